@@ -1,0 +1,2 @@
+export { EnvReader, ConfigError } from './env.js';
+export { readCommon, readOrtThreads, repoRoot, type CommonConfig, type AppMode } from './common.js';

@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import { resizeRgb, type RgbImage } from '@dfd/imaging';
+import { createSession, ort } from './session.js';
+import { readModelSpec, sha256File, ModelSpecError, type ModelSpec } from './spec.js';
+
+/** Class activation map of the positive class, min-max scaled to 0..1, row-major. */
+export interface ActivationMap {
+  width: number;
+  height: number;
+  values: number[];
+}
+
+export interface Prediction {
+  probabilities: number[];
+  /** Probability of the model's positive label. */
+  score: number;
+  cam: ActivationMap | null;
+}
+
+function softmax(logits: ArrayLike<number>, offset: number, n: number): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, logits[offset + i]!);
+  const exps: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp(logits[offset + i]! - max);
+    exps.push(e);
+    sum += e;
+  }
+  return exps.map((e) => e / sum);
+}
+
+/**
+ * An image classifier described by a model.json: does the preprocessing the spec asks for,
+ * runs the ONNX session and reads softmax scores and the class activation map.
+ */
+export class ImageClassifierModel {
+  private constructor(
+    readonly spec: ModelSpec,
+    readonly dir: string,
+    readonly session: ort.InferenceSession,
+    readonly sha256: string,
+  ) {}
+
+  static async load(dir: string, opts: { threads: number; verifyChecksum?: boolean }): Promise<ImageClassifierModel> {
+    const spec = readModelSpec(dir);
+    const path = join(dir, spec.file);
+    const sha = sha256File(path);
+    if ((opts.verifyChecksum ?? true) && spec.sha256 && spec.sha256 !== sha) {
+      throw new ModelSpecError(`${path}: sha256 ${sha} does not match model.json (${spec.sha256})`);
+    }
+    const session = await createSession(path, opts.threads);
+    return new ImageClassifierModel(spec, dir, session, sha);
+  }
+
+  get positiveIndex(): number {
+    return this.spec.labels.indexOf(this.spec.positive_label);
+  }
+
+  /** NCHW float32 for a batch, exactly as model.json describes. */
+  async preprocess(images: RgbImage[]): Promise<Float32Array> {
+    const { width: W, height: H, mean, std, scale, channel_order } = this.spec.preprocessing;
+    const plane = W * H;
+    const out = new Float32Array(images.length * 3 * plane);
+    const resized = await Promise.all(images.map((img) => resizeRgb(img, W, H)));
+    const order = channel_order === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+    resized.forEach((px, n) => {
+      const base = n * 3 * plane;
+      for (let c = 0; c < 3; c++) {
+        const src = order[c]!;
+        const m = mean[c]!;
+        const s = std[c]!;
+        const dst = base + c * plane;
+        for (let i = 0; i < plane; i++) out[dst + i] = (px[i * 3 + src]! * scale - m) / s;
+      }
+    });
+    return out;
+  }
+
+  /** Runs the session on an already preprocessed batch. */
+  async runTensor(input: Float32Array, batch: number): Promise<Prediction[]> {
+    const { width: W, height: H } = this.spec.preprocessing;
+    const inputName = this.spec.inputs[0]?.name ?? this.session.inputNames[0]!;
+    const feeds = { [inputName]: new ort.Tensor('float32', input, [batch, 3, H, W]) };
+    const result = await this.session.run(feeds);
+    const logits = result[this.session.outputNames[0]!]!;
+    const camTensor = this.session.outputNames.length > 1 ? result[this.session.outputNames[1]!] : undefined;
+    const classes = Number(logits.dims[1]);
+    const logitData = logits.data as Float32Array;
+    const pos = this.positiveIndex;
+    const preds: Prediction[] = [];
+    for (let n = 0; n < batch; n++) {
+      const probabilities = softmax(logitData, n * classes, classes);
+      let cam: ActivationMap | null = null;
+      if (camTensor) {
+        const [, c, h, w] = camTensor.dims.map(Number) as [number, number, number, number];
+        const data = camTensor.data as Float32Array;
+        const start = (n * c + pos) * h * w;
+        const slice = Array.from(data.subarray(start, start + h * w));
+        const lo = Math.min(...slice);
+        const hi = Math.max(...slice);
+        cam = { width: w, height: h, values: slice.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0)) };
+      }
+      preds.push({ probabilities, score: probabilities[pos]!, cam });
+    }
+    return preds;
+  }
+
+  async predict(images: RgbImage[]): Promise<Prediction[]> {
+    if (images.length === 0) return [];
+    return this.runTensor(await this.preprocess(images), images.length);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

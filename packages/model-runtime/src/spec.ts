@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The model.json that lives beside every model.onnx: how to feed it and how to read it. */
+export interface ModelSpec {
+  name: string;
+  version: string;
+  description?: string;
+  file: string;
+  sha256: string;
+  inputs: Array<{ name: string; datatype: string; shape: number[] }>;
+  outputs: Array<{ name: string; datatype: string; shape: number[] }>;
+  preprocessing: {
+    width: number;
+    height: number;
+    resize: string;
+    channel_order: 'RGB' | 'BGR';
+    layout: 'NCHW' | 'NHWC';
+    scale: number;
+    mean: [number, number, number];
+    std: [number, number, number];
+  };
+  labels: string[];
+  positive_label: string;
+  threshold: number;
+  uncertain_band: [number, number];
+  metrics?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export class ModelSpecError extends Error {}
+
+function fail(dir: string, msg: string): never {
+  throw new ModelSpecError(`${join(dir, 'model.json')}: ${msg}`);
+}
+
+export function readModelSpec(dir: string): ModelSpec {
+  const path = join(dir, 'model.json');
+  if (!existsSync(path)) fail(dir, 'missing');
+  const spec = JSON.parse(readFileSync(path, 'utf8')) as ModelSpec;
+  for (const key of ['name', 'version', 'file', 'preprocessing', 'labels', 'positive_label', 'threshold', 'uncertain_band'] as const) {
+    if (spec[key] === undefined) fail(dir, `field "${key}" is missing`);
+  }
+  const p = spec.preprocessing;
+  if (!(p.width > 0 && p.height > 0)) fail(dir, 'preprocessing width/height must be positive');
+  if (p.mean?.length !== 3 || p.std?.length !== 3) fail(dir, 'preprocessing mean/std need 3 values');
+  if (!spec.labels.includes(spec.positive_label)) fail(dir, `positive_label "${spec.positive_label}" is not one of labels`);
+  const [lo, hi] = spec.uncertain_band;
+  if (!(lo <= spec.threshold && spec.threshold <= hi)) fail(dir, 'uncertain_band must contain threshold');
+  return spec;
+}
+
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Picks models/<name>/<version>: the highest semantic version unless one is named. */
+export function resolveModelDir(modelsDir: string, name: string, version?: string): string {
+  const base = join(modelsDir, name);
+  if (version) return join(base, version);
+  if (!existsSync(base)) throw new ModelSpecError(`no model "${name}" under ${modelsDir}`);
+  const versions = readdirSync(base, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(base, d.name, 'model.json')))
+    .map((d) => d.name)
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const latest = versions.at(-1);
+  if (!latest) throw new ModelSpecError(`no version of "${name}" under ${base}`);
+  return join(base, latest);
+}

@@ -1,0 +1,1 @@
+export { ImageModelOip, imagesFromRequest } from './image-model-oip.js';
