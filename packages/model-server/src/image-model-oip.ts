@@ -99,6 +99,7 @@ export class ImageModelOip implements OipModel {
       model_name: this.name,
       model_version: this.version,
       id: req.id ?? '',
+      parameters: { sha256: { string_param: this.model.sha256 } },
       outputs: [fp32Output('probabilities', [preds.length, classes], probs), fp32Output('cam', camShape, cams), bytesOutput('label', labels)],
     };
   }

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { Job, type Queue, type QueueEvents } from 'bullmq';
+import { normaliseUpload, type UploadLimits } from '@dfd/imaging';
+import { analysisId, type AnalysisJobData, type AnalysisOptions, type AnalysisResult, type PixelStore } from '@dfd/jobs';
+import { ApiError } from './errors.js';
+
+export type AnalysisStatus = 'queued' | 'processing' | 'completed' | 'failed';
+
+export interface AnalysisView {
+  id: string;
+  status: AnalysisStatus;
+  created_at: string;
+  finished_at: string | null;
+  attempts: number;
+  links: { self: string };
+  result?: AnalysisResult;
+  error?: { code: string; message: string };
+}
+
+export interface SubmitExtras {
+  requestId: string;
+  callbackUrl?: string;
+  apiKeyId?: string;
+  batchId?: string;
+}
+
+function statusOf(state: string): AnalysisStatus {
+  if (state === 'completed') return 'completed';
+  if (state === 'failed') return 'failed';
+  if (state === 'active') return 'processing';
+  return 'queued';
+}
+
+/** Splits "code: message" failure reasons written by the detector. */
+function failure(reason: string | undefined): { code: string; message: string } {
+  const text = reason ?? 'analysis failed';
+  const m = /^([a-z_]+): (.*)$/s.exec(text);
+  return m ? { code: m[1]!, message: m[2]! } : { code: 'analysis_failed', message: text };
+}
+
+/**
+ * Upload → normalised pixels in Redis → one BullMQ job per distinct (pixels, options). Kept apart
+ * from the HTTP routes so single uploads, batches and the CLI's embedded mode share it.
+ */
+export class AnalysisService {
+  private waitingCache = { at: 0, count: 0 };
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly pixels: PixelStore,
+    private readonly limits: UploadLimits,
+    private readonly maxWaiting: number,
+  ) {}
+
+  /** Queue depth, cached briefly so a burst of uploads costs one Redis call per 200 ms. */
+  async waitingCount(): Promise<number> {
+    const now = Date.now();
+    if (now - this.waitingCache.at > 200) {
+      this.waitingCache = { at: now, count: await this.queue.getWaitingCount() };
+    }
+    return this.waitingCache.count;
+  }
+
+  async checkCapacity(): Promise<void> {
+    const waiting = await this.waitingCount();
+    if (waiting >= this.maxWaiting) {
+      const retryAfter = Math.min(30, Math.max(1, Math.ceil(waiting / 100)));
+      throw new ApiError(429, 'queue_full', `The analysis queue is full (${waiting} waiting); retry in ${retryAfter} s.`, {
+        'retry-after': String(retryAfter),
+      });
+    }
+  }
+
+  async submit(body: Buffer, options: AnalysisOptions, extras: SubmitExtras): Promise<{ view: AnalysisView; created: boolean }> {
+    await this.checkCapacity();
+    const upload = await normaliseUpload(body, this.limits);
+    const { image } = upload;
+    const id = analysisId(image.data, image.width, image.height, options);
+    const existing = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== 'failed' && state !== 'unknown') return { view: await this.viewOf(existing, state), created: false };
+      // A failed analysis of the same picture is tried afresh rather than served forever.
+      await existing.remove().catch(() => undefined);
+    }
+    const pixelKey = await this.pixels.put(id, image);
+    const data: AnalysisJobData = {
+      pixelKey,
+      width: image.width,
+      height: image.height,
+      options,
+      evidence: upload.evidence,
+      requestId: extras.requestId || randomUUID(),
+      submittedAt: Date.now(),
+      decodeMs: upload.decodeMs,
+      source: { format: upload.format, width: upload.original.width, height: upload.original.height, bytes: upload.original.bytes },
+      callbackUrl: extras.callbackUrl,
+      apiKeyId: extras.apiKeyId,
+      batchId: extras.batchId,
+    };
+    const job = await this.queue.add('analysis', data, { jobId: id });
+    this.waitingCache.count += 1;
+    return { view: await this.viewOf(job, 'waiting'), created: true };
+  }
+
+  async get(id: string): Promise<AnalysisView | null> {
+    if (!/^[a-f0-9]{32}$/.test(id)) return null;
+    const job = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);
+    if (!job) return null;
+    return this.viewOf(job, await job.getState());
+  }
+
+  /** Waits up to `seconds` for the job to end; returns its view either way. */
+  async wait(id: string, seconds: number): Promise<AnalysisView | null> {
+    const job = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);
+    if (!job) return null;
+    const state = await job.getState();
+    if (seconds > 0 && state !== 'completed' && state !== 'failed') {
+      await job.waitUntilFinished(this.events, seconds * 1000).catch(() => undefined);
+    }
+    return this.get(id);
+  }
+
+  async viewOf(job: Job<AnalysisJobData, AnalysisResult>, state: string): Promise<AnalysisView> {
+    let status = statusOf(state);
+    // A job that failed but has attempts left sits in "delayed" and is still on its way.
+    const view: AnalysisView = {
+      id: job.id!,
+      status,
+      created_at: new Date(job.timestamp).toISOString(),
+      finished_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+      attempts: job.attemptsMade,
+      links: { self: `/v1/analyses/${job.id}` },
+    };
+    if (status === 'completed') {
+      if (job.returnvalue) view.result = job.returnvalue;
+      else status = view.status = 'processing';
+    }
+    if (status === 'failed') view.error = failure(job.failedReason);
+    return view;
+  }
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Redis } from 'ioredis';
+import type { Queue, QueueEvents } from 'bullmq';
+import { createAnalysisQueue, createQueueEvents, PixelStore, redisConnectionOptions } from '@dfd/jobs';
+import { createLogger, createRegistry, type Logger } from '@dfd/telemetry';
+import { AnalysisService } from './analysis-service.js';
+import type { GatewayConfig } from './config.js';
+import { errorSchema } from './errors.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { opsPlugin } from './plugins/ops.js';
+import { analysesRoutes } from './routes/analyses.js';
+import { analysisSchema, resultSchema } from './schemas.js';
+
+export interface Gateway {
+  app: FastifyInstance<any, any, any, any>;
+  redis: Redis;
+  queue: Queue;
+  events: QueueEvents;
+  service: AnalysisService;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export const openapiInfo = {
+  openapi: '3.0.3',
+  info: {
+    title: 'Image forensics API',
+    description: 'Upload a photo of a face; learn whether it is real or edited and, if edited, whether it is a deepfake or retouched.',
+    version: '1.0.0',
+  },
+  tags: [{ name: 'analyses', description: 'Single-image analyses' }],
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } },
+  },
+} as const;
+
+export async function buildGateway(cfg: GatewayConfig): Promise<Gateway> {
+  const logger = createLogger('gateway', cfg.logLevel);
+  // Fail fast while Redis is away: the API answers 503 instead of queueing requests in memory.
+  const redis = new Redis(cfg.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+  redis.on('error', () => undefined);
+  const connection = redisConnectionOptions(cfg.redisUrl);
+  const queue = createAnalysisQueue(cfg.queueName, { ...connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as typeof connection);
+  queue.on('error', () => undefined);
+  const events = createQueueEvents(cfg.queueName, connection);
+  events.on('error', () => undefined);
+  const pixels = new PixelStore(redis, cfg.pixelTtlSeconds);
+  const service = new AnalysisService(queue, events, pixels, { maxBytes: cfg.maxUploadBytes, maxPixels: cfg.maxPixels, workingSize: cfg.workingSize }, cfg.queueMaxWaiting);
+  const registry = createRegistry('gateway');
+
+  const app = Fastify({
+    loggerInstance: logger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    trustProxy: cfg.trustProxy,
+    bodyLimit: cfg.maxUploadBytes + 64 * 1024,
+    keepAliveTimeout: cfg.keepAliveTimeoutMs,
+    requestTimeout: cfg.requestTimeoutMs,
+    connectionTimeout: cfg.requestTimeoutMs,
+    maxRequestsPerSocket: 1000,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  });
+  if (cfg.maxConnections > 0) app.server.maxConnections = cfg.maxConnections;
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  app.addSchema(errorSchema);
+  app.addSchema(resultSchema);
+  app.addSchema(analysisSchema);
+  await app.register(errorsPlugin);
+  await app.register(helmet, {
+    // The web page and the docs UI load only same-origin scripts and styles.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+      },
+    },
+  });
+  await app.register(cors, { origin: cfg.corsOrigins.length > 0 ? cfg.corsOrigins : false, exposedHeaders: ['retry-after', 'location', 'x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'] });
+  await app.register(swagger, { openapi: openapiInfo as any });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(opsPlugin, { registry, redis, queue });
+  await app.register(analysesRoutes, { service, maxUploadBytes: cfg.maxUploadBytes, maxWaitSeconds: cfg.maxWaitSeconds });
+
+  return {
+    app,
+    redis,
+    queue,
+    events,
+    service,
+    logger,
+    async close() {
+      await app.close();
+      await events.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { ApiError } from '../errors.js';
+import type { AnalysisService, AnalysisView } from '../analysis-service.js';
+
+export interface AnalysesRouteOptions {
+  service: AnalysisService;
+  maxUploadBytes: number;
+  maxWaitSeconds: number;
+  /** Hook for issue #4's auth/limits: returns the api key id, may throw ApiError. */
+  identify?: (req: FastifyRequest) => Promise<string | undefined>;
+  validateCallback?: (url: string) => Promise<void>;
+}
+
+const errorRef = { $ref: 'Error#' };
+
+/** Reads the upload from multipart (field `image`) or a raw image body. */
+export async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Buffer> {
+  if (req.isMultipart()) {
+    const part = await req.file({ limits: { fileSize: maxBytes, files: 1 } });
+    if (!part) throw new ApiError(400, 'missing_image', 'The multipart body has no file; send it in the field "image".');
+    if (part.fieldname !== 'image') throw new ApiError(400, 'missing_image', `Send the file in the field "image", not "${part.fieldname}".`);
+    const buf = await part.toBuffer();
+    if (part.file.truncated) throw new ApiError(413, 'payload_too_large', `The upload exceeds ${maxBytes} bytes.`);
+    return buf;
+  }
+  const body = req.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) throw new ApiError(400, 'empty_body', 'The request has no image; send multipart field "image" or a raw image/* body.');
+  return body;
+}
+
+export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOptions): Promise<void> {
+  await app.register(multipart, { limits: { fileSize: opts.maxUploadBytes, files: 1, fields: 10, parts: 12 } });
+  // Raw uploads: the declared type only routes the body here; the format is sniffed from the bytes.
+  app.addContentTypeParser(/^image\/.*/, { parseAs: 'buffer', bodyLimit: opts.maxUploadBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.maxUploadBytes }, (_req, body, done) => done(null, body));
+
+  const respond = (view: AnalysisView, reply: FastifyReply) => {
+    const done = view.status === 'completed' || view.status === 'failed';
+    reply.code(done ? 200 : 202);
+    if (!done) reply.header('retry-after', '1');
+    reply.header('location', view.links.self);
+    return view;
+  };
+
+  app.post(
+    '/v1/analyses',
+    {
+      bodyLimit: opts.maxUploadBytes + 64 * 1024,
+      schema: {
+        summary: 'Submit an image for analysis',
+        description:
+          'Send the image as multipart/form-data (field `image`) or as a raw body with an image/* content type. The format is detected from the bytes. ' +
+          'Answers 202 with the analysis id, or 200 with the result when `wait` is given and the analysis ends in time. The same image with the same options returns the same analysis.',
+        tags: ['analyses'],
+        consumes: ['multipart/form-data', 'image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'],
+        querystring: {
+          type: 'object',
+          properties: {
+            wait: { type: 'integer', minimum: 0, maximum: 30, default: 0, description: 'Seconds to wait for the result' },
+            crop_faces: { type: 'boolean', default: true, description: 'Find and judge each face (false: the image is already a face crop)' },
+            callback_url: { type: 'string', format: 'uri', description: 'Webhook called with the result when the analysis ends' },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 400: errorRef, 401: errorRef, 403: errorRef, 413: errorRef, 415: errorRef, 422: errorRef, 429: errorRef, 503: errorRef },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query as { wait: number; crop_faces: boolean; callback_url?: string };
+      const apiKeyId = opts.identify ? await opts.identify(req) : undefined;
+      if (q.callback_url && opts.validateCallback) await opts.validateCallback(q.callback_url);
+      const body = await readUpload(req, opts.maxUploadBytes);
+      const { view } = await opts.service.submit(body, { crop_faces: q.crop_faces }, { requestId: req.id, callbackUrl: q.callback_url, apiKeyId });
+      const wait = Math.min(q.wait, opts.maxWaitSeconds);
+      const final = wait > 0 && view.status !== 'completed' && view.status !== 'failed' ? ((await opts.service.wait(view.id, wait)) ?? view) : view;
+      return respond(final, reply as FastifyReply);
+    },
+  );
+
+  app.get(
+    '/v1/analyses/:id',
+    {
+      schema: {
+        summary: 'Get an analysis',
+        tags: ['analyses'],
+        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+        querystring: { type: 'object', properties: { wait: { type: 'integer', minimum: 0, maximum: 30, default: 0 } }, additionalProperties: false },
+        response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 401: errorRef, 404: errorRef, 503: errorRef },
+      },
+    },
+    async (req, reply) => {
+      if (opts.identify) await opts.identify(req);
+      const { id } = req.params as { id: string };
+      const { wait } = req.query as { wait: number };
+      const view = wait > 0 ? await opts.service.wait(id, Math.min(wait, opts.maxWaitSeconds)) : await opts.service.get(id);
+      if (!view) throw new ApiError(404, 'not_found', `No analysis with id ${id}.`);
+      return respond(view, reply as FastifyReply);
+    },
+  );
+}

@@ -1,0 +1,95 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, type Stack } from '../support/stack.js';
+import { BLUE, RED, colourImage } from '../support/images.js';
+
+async function upload(url: string, body: Buffer, type: string, query = '') {
+  const res = await fetch(`${url}/v1/analyses${query}`, { method: 'POST', body, headers: { 'content-type': type } });
+  return { status: res.status, json: (await res.json()) as any, headers: res.headers };
+}
+
+async function uploadMultipart(url: string, body: Buffer, field = 'image', query = '') {
+  const form = new FormData();
+  form.append(field, new Blob([body]), 'photo.bin');
+  const res = await fetch(`${url}/v1/analyses${query}`, { method: 'POST', body: form });
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+describe('upload → verdict through gateway, Redis, detector and classifier', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('judges a JPEG as edited and names the edit type (multipart, ?wait)', async () => {
+    const { status, json } = await uploadMultipart(stack.url, await colourImage('jpeg', RED, 96, 1), 'image', '?wait=20');
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.equal(json.status, 'completed');
+    assert.equal(json.result.verdict, 'edited');
+    assert.equal(json.result.edit_type, 'retouched');
+    assert.ok(json.result.scores.edited > 0.9);
+    assert.ok(json.result.scores.retouched > 0.9);
+    assert.equal(json.result.models.length, 2);
+    assert.match(json.result.models[0].sha256, /^[a-f0-9]{64}$/);
+    assert.equal(json.result.heatmap.values.length, json.result.heatmap.width * json.result.heatmap.height);
+    assert.ok(json.result.timings.total_ms >= json.result.timings.detector_ms);
+  });
+
+  it('judges a PNG as real without calling the classifier (raw body)', async () => {
+    const { status, json } = await upload(stack.url, await colourImage('png', BLUE, 80, 2), 'image/png', '?wait=20');
+    assert.equal(status, 200);
+    assert.equal(json.result.verdict, 'real');
+    assert.equal(json.result.edit_type, null);
+    assert.equal(json.result.scores.deepfake, null);
+    assert.equal(json.result.models.length, 1);
+  });
+
+  it('accepts WebP, then answers 202 + polling when not waiting', async () => {
+    const { status, json } = await upload(stack.url, await colourImage('webp', RED, 64, 3), 'image/webp');
+    assert.equal(status, 202);
+    assert.equal(json.links.self, `/v1/analyses/${json.id}`);
+    let view: any;
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${stack.url}${json.links.self}`);
+      view = await res.json();
+      if (view.status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(view.status, 'completed');
+    assert.equal(view.result.image.format, 'webp');
+  });
+
+  it('returns the same analysis for the same image uploaded twice', async () => {
+    const img = await colourImage('jpeg', BLUE, 72, 4);
+    const a = await upload(stack.url, img, 'image/jpeg', '?wait=20');
+    const b = await upload(stack.url, img, 'image/jpeg');
+    assert.equal(a.json.id, b.json.id);
+    assert.equal(b.status, 200);
+    assert.equal(b.json.status, 'completed');
+    const c = await upload(stack.url, img, 'image/jpeg', '?crop_faces=false&wait=20');
+    assert.notEqual(c.json.id, a.json.id, 'other options are another analysis');
+  });
+
+  it('answers 404 for an unknown analysis', async () => {
+    const res = await fetch(`${stack.url}/v1/analyses/${'0'.repeat(32)}`);
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as any;
+    assert.equal(body.error.code, 'not_found');
+  });
+
+  it('exposes metrics and readiness', async () => {
+    const ready = await fetch(`${stack.url}/readyz`);
+    assert.equal(ready.status, 200);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    assert.match(metrics, /dfd_http_request_duration_seconds_bucket/);
+    assert.match(metrics, /dfd_open_fds/);
+    assert.match(metrics, /dfd_queue_jobs\{[^}]*state="completed"/);
+    const det = await (await fetch(`http://127.0.0.1:${stack.detectors[0]!.httpPort}/metrics`)).text();
+    assert.match(det, /dfd_job_duration_seconds_count\{[^}]*outcome="completed"[^}]*\} [1-9]/);
+    const detReady = await fetch(`http://127.0.0.1:${stack.detectors[0]!.httpPort}/readyz`);
+    assert.equal(detReady.status, 200);
+  });
+});
