@@ -5,10 +5,9 @@ import { ImageClassifierModel, MicroBatcher, resolveModelDir } from '@dfd/model-
 import { ImageModelOip } from '@dfd/model-server';
 import { OipClient, OipServer } from '@dfd/proto';
 import { createLogger, createRegistry, latencyBuckets, prom, startOpsServer, type Logger } from '@dfd/telemetry';
-import { Analyser } from './analyse.js';
+import { Analyser, loadFaceFinder } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
 import type { DetectorConfig } from './config.js';
-import type { FaceFinder } from './face-finder.js';
 import { createAnalysisWorker } from './worker.js';
 
 export interface DetectorApp {
@@ -16,18 +15,6 @@ export interface DetectorApp {
   httpPort: number;
   logger: Logger;
   close(): Promise<void>;
-}
-
-async function loadFaceFinder(cfg: DetectorConfig, logger: Logger): Promise<FaceFinder | undefined> {
-  if (!cfg.faceStage) return undefined;
-  try {
-    // Loaded by name so the detector still runs (whole-image mode) where the face models are absent.
-    const mod = (await import('@dfd/face' as string)) as { FaceStage: { load(dir: string, o: { threads: number }): Promise<FaceFinder> } };
-    return await mod.FaceStage.load(cfg.modelsDir, { threads: cfg.ortThreads });
-  } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'face stage unavailable; analysing whole images');
-    return undefined;
-  }
 }
 
 export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
@@ -40,7 +27,9 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
 
   const detector = await ImageClassifierModel.load(resolveModelDir(cfg.modelsDir, 'detector'), { threads: cfg.ortThreads });
   const batcher = new MicroBatcher(detector, 8, 3);
-  const faces = await loadFaceFinder(cfg, logger);
+  const faceLoad = cfg.faceStage ? await loadFaceFinder(cfg.modelsDir, cfg.ortThreads) : { error: 'disabled by FACE_STAGE=false' };
+  if (faceLoad.error) logger.warn({ reason: faceLoad.error }, 'face stage unavailable; analysing whole images');
+  const faces = faceLoad.faces;
   logger.info({ model: detector.spec.version, sha256: detector.sha256, faceStage: Boolean(faces), threads: cfg.ortThreads }, 'models loaded');
 
   const classifierClient = new OipClient({

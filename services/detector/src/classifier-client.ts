@@ -1,6 +1,6 @@
 import type { RgbImage } from '@dfd/imaging';
 import { OipClient, readOutput } from '@dfd/proto';
-import type { EditTypeClassifier } from './analyse.js';
+import type { EditTypeClassifier } from '@dfd/analysis';
 
 /** Calls the classifier model server over OIP with the region's raw pixels. */
 export function oipEditTypeClassifier(client: OipClient, modelName: string): EditTypeClassifier {

@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { AnalysisJobData, AnalysisResult, PixelStore } from '@dfd/jobs';
 import type { Logger } from '@dfd/telemetry';
-import type { Analyser } from './analyse.js';
+import type { Analyser } from '@dfd/analysis';
 
 export interface WorkerHooks {
   onDone?: (outcome: 'completed' | 'failed' | 'retry', seconds: number) => void;
