@@ -15,7 +15,23 @@ export interface GatewayConfig extends CommonConfig {
   corsOrigins: string[];
   trustProxy: boolean;
   shutdownGraceMs: number;
+  /** Issue #4: public API safety. */
+  allowAnonymous: boolean;
+  apiKeyPepper: string | undefined;
+  rateLimitPerMinute: number;
+  maxConcurrentJobsPerKey: number;
+  webhookSigningSecret: string;
+  webhookSecretIsDefault: boolean;
+  webhookMaxAttempts: number;
+  webhookBackoffMs: number;
+  webhookTimeoutMs: number;
+  batchMaxFiles: number;
+  batchMaxBytes: number;
+  batchTtlSeconds: number;
 }
+
+/** Fixed so that several development replicas sign alike; production must set its own. */
+export const DEV_WEBHOOK_SECRET = 'dfd-development-webhook-secret-do-not-use-in-production';
 
 export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
   const env = new EnvReader(source);
@@ -35,7 +51,28 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     corsOrigins: env.list('CORS_ORIGINS', []),
     trustProxy: env.bool('TRUST_PROXY', false),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
+    allowAnonymous: false,
+    apiKeyPepper: env.string('API_KEY_PEPPER'),
+    rateLimitPerMinute: env.int('RATE_LIMIT_PER_MINUTE', 120, { min: 0, max: 1_000_000 }),
+    maxConcurrentJobsPerKey: env.int('MAX_CONCURRENT_JOBS_PER_KEY', 50, { min: 0, max: 1_000_000 }),
+    webhookSigningSecret: '',
+    webhookSecretIsDefault: false,
+    webhookMaxAttempts: env.int('WEBHOOK_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
+    webhookBackoffMs: env.int('WEBHOOK_BACKOFF_MS', 5_000, { min: 10, max: 3_600_000 }),
+    webhookTimeoutMs: env.int('WEBHOOK_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
+    batchMaxFiles: env.int('BATCH_MAX_FILES', 50, { min: 1, max: 1_000 }),
+    batchMaxBytes: env.int('BATCH_MAX_BYTES', 100 * 1024 * 1024, { min: 1024, max: 4 * 1024 * 1024 * 1024 }),
+    batchTtlSeconds: env.int('BATCH_TTL_SECONDS', 86_400, { min: 60 }),
   };
+  const production = cfg.mode === 'production';
+  cfg.allowAnonymous = env.bool('ALLOW_ANONYMOUS', !production);
+  env.check(!production || cfg.apiKeyPepper !== undefined, 'API_KEY_PEPPER is required when APP_MODE=production (API keys are stored as HMAC-SHA256 with it)');
+  env.check(cfg.apiKeyPepper === undefined || cfg.apiKeyPepper.length >= 16, 'API_KEY_PEPPER must be at least 16 characters');
+  const secret = env.string('WEBHOOK_SIGNING_SECRET');
+  env.check(!production || secret !== undefined, 'WEBHOOK_SIGNING_SECRET is required when APP_MODE=production (webhooks are signed with it)');
+  env.check(secret === undefined || secret.length >= 16, 'WEBHOOK_SIGNING_SECRET must be at least 16 characters');
+  cfg.webhookSigningSecret = secret ?? DEV_WEBHOOK_SECRET;
+  cfg.webhookSecretIsDefault = secret === undefined;
   env.done();
   return cfg;
 }

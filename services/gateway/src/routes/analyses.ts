@@ -30,6 +30,8 @@ export async function readUpload(req: FastifyRequest, maxBytes: number): Promise
 }
 
 export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOptions): Promise<void> {
+  // Only images (raw or multipart) are bodies here; JSON and text get a 415 from Fastify.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   await app.register(multipart, { limits: { fileSize: opts.maxUploadBytes, files: 1, fields: 10, parts: 12 } });
   // Raw uploads: the declared type only routes the body here; the format is sniffed from the bytes.
   app.addContentTypeParser(/^image\/.*/, { parseAs: 'buffer', bodyLimit: opts.maxUploadBytes }, (_req, body, done) => done(null, body));
