@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Redis } from 'ioredis';
 import type { Queue, QueueEvents } from 'bullmq';
 import { createAnalysisQueue, createQueueEvents, PixelStore, redisConnectionOptions } from '@dfd/jobs';
-import { createLogger, createRegistry, type Logger } from '@dfd/telemetry';
+import { createLogger, createRegistry, fileDescriptors, type Logger } from '@dfd/telemetry';
 import { AnalysisService } from './analysis-service.js';
 import type { GatewayConfig } from './config.js';
 import { errorSchema } from './errors.js';
@@ -68,7 +68,12 @@ export async function buildGateway(cfg: GatewayConfig): Promise<Gateway> {
     maxRequestsPerSocket: 1000,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
-  if (cfg.maxConnections > 0) app.server.maxConnections = cfg.maxConnections;
+  // Past the descriptor limit accept() fails with EMFILE; refusing connections a little earlier
+  // keeps descriptors for Redis, files and in-flight work.
+  const fdMax = fileDescriptors().max;
+  const autoCap = fdMax > 0 ? Math.max(64, fdMax - 256) : 0;
+  const cap = cfg.maxConnections > 0 ? cfg.maxConnections : autoCap;
+  if (cap > 0) app.server.maxConnections = cap;
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -92,6 +97,7 @@ export async function buildGateway(cfg: GatewayConfig): Promise<Gateway> {
   await app.register(swagger, { openapi: openapiInfo as any });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, { registry, redis, queue });
+  await app.register((await import('./plugins/web.js')).webPlugin); // the upload page at / (public/)
   await app.register(analysesRoutes, { service, maxUploadBytes: cfg.maxUploadBytes, maxWaitSeconds: cfg.maxWaitSeconds });
 
   return {
