@@ -1,0 +1,60 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+export interface Sample {
+  path: string;
+  file: string;
+  label: 'real' | 'deepfake' | 'retouched';
+  source: string;
+}
+
+const LABELS = new Set(['real', 'deepfake', 'retouched']);
+const IMAGE = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
+
+function parseCsv(text: string): Array<Record<string, string>> {
+  const lines = text.split(/\r?\n/).filter(Boolean);
+  const header = lines[0]!.split(',');
+  return lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
+  });
+}
+
+/**
+ * Reads a dataset laid out as <label>/<source>/<image>, or described by a manifest.csv
+ * (file,label,source). A split file (file,split) restricts it to one split.
+ */
+export function loadDataset(dir: string, opts: { splitFile?: string; split?: string; limitPerSource?: number } = {}): Sample[] {
+  let samples: Sample[] = [];
+  const manifest = join(dir, 'manifest.csv');
+  if (existsSync(manifest)) {
+    samples = parseCsv(readFileSync(manifest, 'utf8'))
+      .filter((r) => LABELS.has(r.label!))
+      .map((r) => ({ path: join(dir, r.file!), file: r.file!, label: r.label as Sample['label'], source: r.source! }));
+  } else {
+    for (const label of readdirSync(dir)) {
+      if (!LABELS.has(label) || !statSync(join(dir, label)).isDirectory()) continue;
+      for (const source of readdirSync(join(dir, label))) {
+        const sdir = join(dir, label, source);
+        if (!statSync(sdir).isDirectory()) continue;
+        for (const f of readdirSync(sdir).sort()) {
+          if (IMAGE.test(f)) samples.push({ path: join(sdir, f), file: relative(dir, join(sdir, f)), label: label as Sample['label'], source });
+        }
+      }
+    }
+  }
+  if (opts.splitFile) {
+    const wanted = opts.split ?? 'test';
+    const keep = new Set(parseCsv(readFileSync(opts.splitFile, 'utf8')).filter((r) => r.split === wanted).map((r) => r.file));
+    samples = samples.filter((s) => keep.has(s.file));
+  }
+  if (opts.limitPerSource) {
+    const seen = new Map<string, number>();
+    samples = samples.filter((s) => {
+      const n = seen.get(s.source) ?? 0;
+      seen.set(s.source, n + 1);
+      return n < opts.limitPerSource!;
+    });
+  }
+  return samples;
+}

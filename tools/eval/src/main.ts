@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { loadDataset } from './dataset.js';
+import { evaluate } from './evaluate.js';
+import { rocPng, toMarkdown } from './report.js';
+
+const usage = `usage: npm run eval -- --data DIR [--out PREFIX] [--split-file FILE --split test] [--no-crop] [--limit N] [--models DIR]
+
+  --data DIR        <label>/<source>/*.jpg, or a folder with manifest.csv (file,label,source)
+  --out PREFIX      writes PREFIX.json, PREFIX.md and PREFIX-roc.png (default: artifacts/eval/report)
+  --split-file F    CSV (file,split) restricting the data to one split (--split, default test)
+  --no-crop         judge whole images (no face stage); default crops faces when the face models exist
+  --limit N         at most N images per source
+  --models DIR      models folder (default: the repository's models/)`;
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    out: { type: 'string', default: 'artifacts/eval/report' },
+    'split-file': { type: 'string' },
+    split: { type: 'string', default: 'test' },
+    'no-crop': { type: 'boolean', default: false },
+    limit: { type: 'string' },
+    models: { type: 'string' },
+    threads: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help || !values.data) {
+  console.error(usage);
+  process.exit(values.help ? 0 : 2);
+}
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+const modelsDir = resolve(values.models ?? join(root, 'models'));
+const samples = loadDataset(resolve(values.data), { splitFile: values['split-file'], split: values.split, limitPerSource: values.limit ? Number(values.limit) : undefined });
+if (samples.length === 0) {
+  console.error(`no labelled images found under ${values.data}`);
+  process.exit(1);
+}
+const threads = values.threads ? Number(values.threads) : Math.max(1, Math.min(4, availableParallelism()));
+let last = 0;
+const { report, roc } = await evaluate(samples, {
+  modelsDir,
+  cropFaces: !values['no-crop'],
+  threads,
+  concurrency: 8,
+  datasetName: basename(resolve(values.data)),
+  split: values['split-file'] ? values.split : null,
+  onProgress: (done, total) => {
+    if (done === total || Date.now() - last > 2000) {
+      last = Date.now();
+      process.stderr.write(`\r${done}/${total} images`);
+    }
+  },
+});
+process.stderr.write('\n');
+const out = resolve(values.out);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(`${out}.json`, JSON.stringify(report, null, 2));
+writeFileSync(`${out}.md`, toMarkdown(report));
+writeFileSync(`${out}-roc.png`, await rocPng([{ name: 'detector', points: roc, auc: report.detector.overall.roc_auc }]));
+console.log(toMarkdown(report));
+console.log(`\nwrote ${out}.json, ${out}.md, ${out}-roc.png`);

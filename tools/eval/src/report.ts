@@ -1,0 +1,92 @@
+import sharp from 'sharp';
+import type { BinaryMetrics } from './metrics.js';
+
+export interface EvalReport {
+  dataset: string;
+  split: string | null;
+  crop_faces: boolean;
+  models: Array<{ name: string; version: string; sha256: string }>;
+  threshold: number;
+  uncertain_band: [number, number];
+  images: number;
+  failed: Array<{ file: string; error: string }>;
+  detector: { overall: BinaryMetrics; per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; label: string }> };
+  classifier: { accuracy: number | null; n: number; per_source: Record<string, { accuracy: number | null; n: number }> };
+  sharp_real: { quartile_threshold: number; n: number; false_positive_rate: number | null } | null;
+  faces: { images_with_face: number; share: number } | null;
+  seconds: number;
+}
+
+const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)} %`);
+const num = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+
+export function toMarkdown(r: EvalReport): string {
+  const o = r.detector.overall;
+  const lines = [
+    `# Evaluation: ${r.dataset}${r.split ? ` (split: ${r.split})` : ''}`,
+    '',
+    `Models: ${r.models.map((m) => `${m.name} ${m.version} (${m.sha256.slice(0, 12)})`).join(', ')}. Face cropping: ${r.crop_faces ? 'on' : 'off'}. ` +
+      `Threshold ${r.threshold}, uncertain band [${r.uncertain_band.join(', ')}]. ${r.images} images, ${r.failed.length} unreadable, ${r.seconds.toFixed(1)} s.`,
+    '',
+    '## Detector: real vs edited',
+    '',
+    '| metric | value |',
+    '|---|---|',
+    `| ROC AUC | ${num(o.roc_auc)} |`,
+    `| accuracy | ${pct(o.accuracy)} |`,
+    `| precision | ${pct(o.precision)} |`,
+    `| recall | ${pct(o.recall)} |`,
+    `| F1 | ${num(o.f1)} |`,
+    `| uncertain answers | ${o.uncertain} (${pct(o.n ? o.uncertain / o.n : null)}) |`,
+    `| accuracy without uncertain | ${pct(o.accuracy_decided)} |`,
+    `| confusion (tp/fp/tn/fn) | ${o.confusion.tp} / ${o.confusion.fp} / ${o.confusion.tn} / ${o.confusion.fn} |`,
+    '',
+    '### Per source',
+    '',
+    '| source | label | n | accuracy | AUC vs all reals | uncertain |',
+    '|---|---|---|---|---|---|',
+    ...Object.entries(r.detector.per_source).map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)} | ${m.uncertain} |`),
+    '',
+    '## Classifier: deepfake vs retouched (edited images only)',
+    '',
+    `Accuracy ${pct(r.classifier.accuracy)} on ${r.classifier.n} images.`,
+    '',
+    '| source | n | accuracy |',
+    '|---|---|---|',
+    ...Object.entries(r.classifier.per_source).map(([s, m]) => `| ${s} | ${m.n} | ${pct(m.accuracy)} |`),
+    '',
+  ];
+  if (r.sharp_real) {
+    lines.push('## Sharpest real photos', '', `False-positive rate on the sharpest quarter of real images (Laplacian variance ≥ ${r.sharp_real.quartile_threshold.toFixed(0)}, n = ${r.sharp_real.n}): ${pct(r.sharp_real.false_positive_rate)}.`, '');
+  }
+  if (r.faces) lines.push('## Face stage', '', `A face was found in ${r.faces.images_with_face} of ${r.images} images (${pct(r.faces.share)}).`, '');
+  if (r.failed.length) lines.push('## Unreadable files', '', ...r.failed.slice(0, 20).map((f) => `- ${f.file}: ${f.error}`), '');
+  return lines.join('\n');
+}
+
+/** ROC curve as a PNG, drawn as SVG and rasterised by sharp (librsvg). */
+export async function rocPng(curves: Array<{ name: string; points: Array<[number, number]>; auc: number | null }>): Promise<Buffer> {
+  const size = 480;
+  const pad = 50;
+  const plot = size - 2 * pad;
+  const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+  const paths = curves.map((c, i) => {
+    const step = Math.max(1, Math.floor(c.points.length / 800));
+    const d = c.points
+      .filter((_, k) => k % step === 0 || k === c.points.length - 1)
+      .map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${(pad + x * plot).toFixed(1)},${(size - pad - y * plot).toFixed(1)}`)
+      .join(' ');
+    return `<path d="${d}" fill="none" stroke="${colours[i % colours.length]}" stroke-width="2"/>` +
+      `<text x="${pad + plot - 10}" y="${size - pad - 12 - i * 16}" font-size="12" text-anchor="end" fill="${colours[i % colours.length]}" font-family="sans-serif">${c.name} AUC ${c.auc === null ? 'n/a' : c.auc.toFixed(3)}</text>`;
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}">
+<rect width="100%" height="100%" fill="white"/>
+<rect x="${pad}" y="${pad}" width="${plot}" height="${plot}" fill="none" stroke="#333"/>
+<line x1="${pad}" y1="${size - pad}" x2="${pad + plot}" y2="${pad}" stroke="#aaa" stroke-dasharray="4 4"/>
+<text x="${size / 2}" y="${size - 15}" font-size="13" text-anchor="middle" font-family="sans-serif">false positive rate</text>
+<text x="15" y="${size / 2}" font-size="13" text-anchor="middle" font-family="sans-serif" transform="rotate(-90 15 ${size / 2})">true positive rate</text>
+<text x="${size / 2}" y="30" font-size="14" text-anchor="middle" font-family="sans-serif">ROC: real vs edited</text>
+${paths.join('\n')}
+</svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}

@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { binaryMetrics, rocAuc } from '../src/metrics.js';
+import { repoRoot } from '../../../test/support/processes.js';
+import { writeTinyModelSet } from '../../../test/support/tiny-onnx.js';
+import { BLUE, RED, colourImage } from '../../../test/support/images.js';
+
+describe('evaluation metrics', () => {
+  it('computes ROC AUC with ties and degenerate cases', () => {
+    assert.equal(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75);
+    assert.equal(rocAuc([0.5, 0.5], [0, 1]), 0.5);
+    assert.equal(rocAuc([0.2, 0.3], [1, 1]), null);
+  });
+  it('counts the confusion matrix and the uncertain band', () => {
+    const m = binaryMetrics([0.9, 0.2, 0.55, 0.45], [1, 0, 0, 1], 0.5, [0.4, 0.6]);
+    assert.deepEqual(m.confusion, { tp: 1, fp: 1, tn: 1, fn: 1 });
+    assert.equal(m.uncertain, 2);
+    assert.equal(m.accuracy_decided, 1);
+  });
+});
+
+describe('npm run eval on a labelled folder', () => {
+  it('writes JSON, Markdown and a ROC PNG with per-source figures', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dfd-eval-'));
+    const models = join(dir, 'models');
+    writeTinyModelSet(models);
+    const data = join(dir, 'data');
+    const put = async (label: string, source: string, rgb: [number, number, number], n: number, fmt: 'jpeg' | 'png') => {
+      mkdirSync(join(data, label, source), { recursive: true });
+      for (let i = 0; i < n; i++) writeFileSync(join(data, label, source, `${i}.${fmt === 'jpeg' ? 'jpg' : 'png'}`), await colourImage(fmt, rgb, 48, i + label.length * 100));
+    };
+    await put('real', 'cam', BLUE, 4, 'jpeg');
+    await put('deepfake', 'gan', RED, 3, 'png');
+    await put('retouched', 'ps', RED, 2, 'jpeg');
+    writeFileSync(join(data, 'real', 'cam', 'broken.jpg'), 'not an image');
+    const out = join(dir, 'out', 'report');
+    const r = spawnSync(process.execPath, [join(repoRoot, 'tools/eval/dist/main.js'), '--data', data, '--out', out, '--models', models, '--no-crop', '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    assert.equal(report.images, 9);
+    assert.equal(report.failed.length, 1);
+    assert.equal(report.detector.overall.roc_auc, 1);
+    assert.equal(report.detector.overall.accuracy, 1);
+    assert.equal(report.detector.per_source.gan.auc_vs_real, 1);
+    assert.equal(report.detector.per_source.cam.label, 'real');
+    // The fixture classifier calls every red image retouched: right on ps, wrong on gan.
+    assert.equal(report.classifier.per_source.ps.accuracy, 1);
+    assert.equal(report.classifier.per_source.gan.accuracy, 0);
+    assert.match(readFileSync(`${out}.md`, 'utf8'), /\| gan \| deepfake \| 3 \|/);
+    assert.ok(existsSync(`${out}-roc.png`));
+    assert.deepEqual([...readFileSync(`${out}-roc.png`).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+  });
+});
