@@ -101,7 +101,7 @@ if (!(await reachable(redisUrl))) {
   }
   const port = new URL(redisUrl).port || '6379';
   console.log(`[dfd] starting redis-server on ${port}`);
-  launch('redis', 'redis-server', ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'dfd-redis-'))], {});
+  launch('redis', 'redis-server', ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', mkdtempSync(join(tmpdir(), 'dfd-redis-'))], {});
   const end = Date.now() + 10_000;
   while (!(await reachable(redisUrl)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
 }
