@@ -56,7 +56,7 @@ describe('web page at /', () => {
     assert.equal(((await missing.json()) as any).error.code, 'not_found');
     const doc = (await (await fetch(`${stack.url}/docs/json`)).json()) as any;
     assert.ok(doc.paths['/v1/analyses']);
-    assert.deepEqual(Object.keys(doc.paths).filter((p) => !p.startsWith('/v1')), []);
+    for (const p of ['/', '/index.html', '/app.js', '/style.css']) assert.equal(doc.paths[p], undefined, `${p} is hidden from OpenAPI`);
   });
 
   it('shows "edited" with a heatmap for a red JPEG picked through the file input', async () => {
@@ -122,6 +122,45 @@ describe('web page at /', () => {
     assert.equal(uploads.length, 0, 'nothing is uploaded again');
   });
 
+  it('draws face boxes with per-face verdicts, and relabels faces with the threshold', async () => {
+    const heat = { width: 4, height: 4, values: Array.from({ length: 16 }, (_, i) => i / 15), to_image: [25, 0, 10, 0, 25, 10] };
+    const face = (x: number, edited: number, verdict: string, editType: string | null) => ({
+      box: { x, y: 10, width: 100, height: 100 }, score: 0.99, landmarks: [], verdict, edit_type: editType,
+      scores: { edited, deepfake: editType ? 0.9 : null, retouched: editType ? 0.1 : null }, confidence: Math.max(edited, 1 - edited), heatmap: { ...heat, to_image: [25, 0, x, 0, 25, 10] },
+    });
+    const result = {
+      verdict: 'edited', edit_type: 'deepfake', scores: { edited: 0.95, deepfake: 0.9, retouched: 0.1 }, confidence: 0.95,
+      thresholds: { edited: 0.5, uncertain_band: [0.4, 0.6], retouched: 0.5 },
+      faces: [face(10, 0.95, 'edited', 'deepfake'), face(130, 0.2, 'real', null)],
+      notes: [], heatmap: heat, image: { width: 240, height: 120, format: 'png', original_width: 240, original_height: 120 },
+      models: [{ name: 'detector', version: '1.0.0', sha256: 'a'.repeat(64) }], timings: { total_ms: 12 },
+      evidence: { metadata: { exif: { software: 'Adobe Photoshop 25.0', make: null, model: null, datetime: null }, editing_software: ['Adobe Photoshop'], generator: { detected: true, hints: ['c2pa:trainedAlgorithmicMedia'] }, c2pa_present: true, icc_profile: 'sRGB' } },
+    };
+    await page.route('**/v1/analyses?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ id: 'f'.repeat(32), status: 'completed', links: { self: '/v1/analyses/x' }, result }) }));
+    const before = await page.locator('.card').count();
+    await page.setInputFiles('#file-input', { name: 'two-faces.png', mimeType: 'image/png', buffer: await colourImage('png', RED, 64, 13) });
+    const card = page.locator('.card').nth(before);
+    await card.locator('.face-box').first().waitFor({ state: 'attached', timeout: 10_000 });
+    await page.unroute('**/v1/analyses?*');
+    assert.deepEqual(await card.locator('.face-box span').allTextContents(), ['1: Edited', '2: Real']);
+    assert.match((await card.locator('.face-list').textContent()) ?? '', /Face 1: Edited \(deepfake\).*Face 2: Real/s);
+    const evidence = (await card.locator('.evidence-list').textContent()) ?? '';
+    assert.match(evidence, /Software tags\s*Adobe Photoshop 25\.0, Adobe Photoshop/);
+    assert.match(evidence, /AI generator hints\s*yes — c2pa:trainedAlgorithmicMedia/);
+    assert.match(evidence, /C2PA content credentials\s*present/);
+    assert.equal(await card.locator('.verdict-word').textContent(), 'Edited', 'the pixel verdict stays apart from the metadata');
+    const painted = await card.locator('canvas.heatmap').evaluate((c: HTMLCanvasElement) => {
+      const ctx = c.getContext('2d')!;
+      return { inFace: ctx.getImageData(50, 50, 1, 1).data[3]!, between: ctx.getImageData(120, 50, 1, 1).data[3]! };
+    });
+    assert.ok(painted.inFace > 0 && painted.between === 0, `face heatmaps drawn inside their boxes only: ${JSON.stringify(painted)}`);
+    await page.locator('#threshold').fill('0.05');
+    assert.deepEqual(await card.locator('.face-box span').allTextContents(), ['1: Edited', '2: Edited']);
+    await page.locator('#threshold-reset').click();
+    assert.deepEqual(await card.locator('.face-box span').allTextContents(), ['1: Edited', '2: Real']);
+    await page.screenshot({ path: join(artifacts, 'web-faces.png'), fullPage: true });
+  });
+
   it('says when to retry after a 429, and sends the API key as a bearer token', async () => {
     let auth: string | undefined;
     await page.route('**/v1/analyses?*', async (route) => {
@@ -131,7 +170,7 @@ describe('web page at /', () => {
     await page.locator('details.control summary').click();
     await page.locator('#api-key').fill('dfd_test_key');
     await page.setInputFiles('#file-input', { name: 'busy.jpg', mimeType: 'image/jpeg', buffer: await colourImage('jpeg', RED, 64, 12) });
-    const card = page.locator('.card').nth(2);
+    const card = page.locator('.card').last();
     await card.locator('.error-text').waitFor({ state: 'visible', timeout: 10_000 });
     assert.match((await card.locator('.error-text').textContent()) ?? '', /Too many requests right now — please retry in 7 seconds/);
     assert.equal(await card.locator('.retry').isVisible(), true);

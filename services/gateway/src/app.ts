@@ -13,7 +13,7 @@ import type { GatewayConfig } from './config.js';
 import { errorSchema } from './errors.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { opsPlugin } from './plugins/ops.js';
-import { analysesRoutes } from './routes/analyses.js';
+import { registerPublicApi } from './public-api.js';
 import { analysisSchema, resultSchema } from './schemas.js';
 
 export interface Gateway {
@@ -33,13 +33,17 @@ export const openapiInfo = {
     description: 'Upload a photo of a face; learn whether it is real or edited and, if edited, whether it is a deepfake or retouched.',
     version: '1.0.0',
   },
-  tags: [{ name: 'analyses', description: 'Single-image analyses' }],
+  tags: [
+    { name: 'analyses', description: 'Single-image analyses' },
+    { name: 'batches', description: 'Many images in one request' },
+  ],
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } },
   },
 } as const;
 
-export async function buildGateway(cfg: GatewayConfig): Promise<Gateway> {
+/** `background: false` builds the app without the webhook worker (e.g. for the OpenAPI export). */
+export async function buildGateway(cfg: GatewayConfig, opts: { background?: boolean } = {}): Promise<Gateway> {
   const logger = createLogger('gateway', cfg.logLevel);
   // Fail fast while Redis is away: the API answers 503 instead of queueing requests in memory.
   const redis = new Redis(cfg.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 200, 2_000) });
@@ -98,7 +102,7 @@ export async function buildGateway(cfg: GatewayConfig): Promise<Gateway> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, { registry, redis, queue });
   await app.register((await import('./plugins/web.js')).webPlugin); // the upload page at / (public/)
-  await app.register(analysesRoutes, { service, maxUploadBytes: cfg.maxUploadBytes, maxWaitSeconds: cfg.maxWaitSeconds });
+  const api = await registerPublicApi(app, { cfg, redis, connection, queue, events, service, logger, background: opts.background ?? true }); // /v1 routes, auth, limits, webhooks
 
   return {
     app,
@@ -109,6 +113,7 @@ export async function buildGateway(cfg: GatewayConfig): Promise<Gateway> {
     logger,
     async close() {
       await app.close();
+      await api.close();
       await events.close().catch(() => undefined);
       await queue.close().catch(() => undefined);
       redis.disconnect();

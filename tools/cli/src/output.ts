@@ -1,0 +1,128 @@
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import type { AnalysisResult } from '@dfd/jobs';
+import { FatalError } from './errors.js';
+
+export const COLUMNS = ['path', 'verdict', 'edit_type', 'score_edited', 'score_deepfake', 'score_retouched', 'confidence', 'faces', 'error', 'x', 'y', 'w', 'h'] as const;
+export type Column = (typeof COLUMNS)[number];
+export type Row = Record<Column, string | number | null>;
+
+export type Format = 'csv' | 'jsonl';
+
+/** What happened to one input file. */
+export interface Outcome {
+  path: string;
+  result?: AnalysisResult;
+  error?: string;
+}
+
+/** Scores to 4 decimals: enough to re-threshold, short enough to read. */
+const r4 = (v: number | null | undefined): number | null => (typeof v === 'number' ? Math.round(v * 1e4) / 1e4 : null);
+
+const blank = (): Row => Object.fromEntries(COLUMNS.map((c) => [c, null])) as Row;
+
+/**
+ * The image row, then one row per face (`path#face1`, ...) with its box. Boxes are given in the
+ * original image's pixels (EXIF rotation applied); the API reports them on the working image.
+ */
+export function rowsFor(o: Outcome): Row[] {
+  const row = blank();
+  row.path = o.path;
+  if (!o.result) {
+    row.error = o.error ?? 'unknown error';
+    return [row];
+  }
+  const r = o.result;
+  row.verdict = r.verdict;
+  row.edit_type = r.edit_type;
+  row.score_edited = r4(r.scores.edited);
+  row.score_deepfake = r4(r.scores.deepfake);
+  row.score_retouched = r4(r.scores.retouched);
+  row.confidence = r4(r.confidence);
+  const faces = Array.isArray(r.faces) ? r.faces : [];
+  row.faces = faces.length;
+  const rows = [row];
+  const longWork = Math.max(r.image?.width ?? 0, r.image?.height ?? 0);
+  const longOrig = Math.max(r.image?.original_width ?? 0, r.image?.original_height ?? 0);
+  const scale = longWork > 0 && longOrig > 0 ? longOrig / longWork : 1;
+  faces.forEach((f, i) => {
+    const fr = blank();
+    fr.path = `${o.path}#face${i + 1}`;
+    fr.verdict = f.verdict;
+    fr.edit_type = f.edit_type;
+    fr.score_edited = r4(f.scores.edited);
+    fr.score_deepfake = r4(f.scores.deepfake);
+    fr.score_retouched = r4(f.scores.retouched);
+    fr.confidence = r4(f.confidence);
+    fr.x = Math.round(f.box.x * scale);
+    fr.y = Math.round(f.box.y * scale);
+    fr.w = Math.round(f.box.width * scale);
+    fr.h = Math.round(f.box.height * scale);
+    rows.push(fr);
+  });
+  return rows;
+}
+
+function csvField(v: string | number | null): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const csvLine = (values: Array<string | number | null>) => values.map(csvField).join(',') + '\n';
+
+export function formatFor(out: string | undefined, explicit: string | undefined): Format | undefined {
+  if (explicit) return explicit === 'csv' || explicit === 'jsonl' ? explicit : undefined;
+  if (!out || out === '-') return 'csv';
+  if (/\.csv$/i.test(out)) return 'csv';
+  if (/\.(jsonl|ndjson)$/i.test(out)) return 'jsonl';
+  return undefined;
+}
+
+/** Streams rows to a file (or stdout) as they are ready. */
+export class RowWriter {
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly format: Format,
+    private readonly ownsStream: boolean,
+  ) {
+    // A full disk or a closed pipe: remember it and fail the run at close (exit 1), not crash.
+    stream.on('error', (err: Error) => (this.failure ??= err));
+  }
+
+  static async open(out: string | undefined, format: Format): Promise<RowWriter> {
+    let w: RowWriter;
+    if (!out || out === '-') {
+      w = new RowWriter(process.stdout, format, false);
+    } else {
+      // Opened up front so an unwritable path stops the run before any upload.
+      let fd: number;
+      try {
+        fd = openSync(out, 'w');
+      } catch (err) {
+        throw new FatalError(`cannot write ${out}: ${(err as Error).message}`);
+      }
+      const stream: WriteStream = createWriteStream('', { fd, autoClose: true });
+      w = new RowWriter(stream, format, true);
+    }
+    if (format === 'csv') w.stream.write(csvLine([...COLUMNS]));
+    return w;
+  }
+
+  write(o: Outcome): void {
+    for (const row of rowsFor(o)) {
+      this.stream.write(this.format === 'csv' ? csvLine(COLUMNS.map((c) => row[c])) : JSON.stringify(row) + '\n');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsStream && !this.failure) {
+      await new Promise<void>((resolve) => {
+        this.stream.once('error', () => resolve());
+        this.stream.end(() => resolve());
+      });
+    }
+    if (this.failure) throw new FatalError(`cannot write the results: ${this.failure.message}`);
+  }
+}
