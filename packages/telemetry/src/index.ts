@@ -2,3 +2,4 @@ export { createLogger, type Logger } from './logger.js';
 export { createRegistry, fileDescriptors, latencyBuckets, prom } from './metrics.js';
 export { startOpsServer, type ReadinessCheck } from './ops-server.js';
 export { onShutdown } from './shutdown.js';
+export { runService, inferenceRecorder, type RunningService } from './service.js';

@@ -2,27 +2,16 @@ import type { Server } from 'node:http';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { ImageModelOip } from '@dfd/model-server';
 import { OipServer } from '@dfd/proto';
-import { createLogger, createRegistry, latencyBuckets, prom, startOpsServer, type Logger } from '@dfd/telemetry';
+import { createLogger, createRegistry, inferenceRecorder, startOpsServer, type RunningService } from '@dfd/telemetry';
 import type { ClassifierConfig } from './config.js';
 
-export interface ClassifierApp {
-  grpcPort: number;
-  httpPort: number;
-  logger: Logger;
-  close(): Promise<void>;
-}
+export type ClassifierApp = RunningService;
 
 /** The deepfake-vs-retouched model behind the Open Inference Protocol. */
 export async function startClassifier(cfg: ClassifierConfig): Promise<ClassifierApp> {
   const logger = createLogger('classifier', cfg.logLevel);
   const registry = createRegistry('classifier');
-  const inferDuration = new prom.Histogram({
-    name: 'dfd_inference_duration_seconds',
-    help: 'Model inference time per OIP call',
-    labelNames: ['model', 'outcome'],
-    buckets: latencyBuckets,
-    registers: [registry],
-  });
+  const recordInference = inferenceRecorder(registry);
   const dir = resolveModelDir(cfg.modelsDir, cfg.modelName, cfg.modelVersion);
   const model = await ImageClassifierModel.load(dir, { threads: cfg.ortThreads });
   logger.info({ model: model.spec.name, version: model.spec.version, sha256: model.sha256, threads: cfg.ortThreads }, 'model loaded');
@@ -31,7 +20,7 @@ export async function startClassifier(cfg: ClassifierConfig): Promise<Classifier
     serverName: 'dfd-classifier',
     serverVersion: '1.0.0',
     models: [new ImageModelOip(model, { maxBatch: cfg.maxBatch })],
-    onInfer: (name, seconds, ok) => inferDuration.observe({ model: name, outcome: ok ? 'ok' : 'error' }, seconds),
+    onInfer: recordInference,
   });
   const grpcPort = await oip.listen(`${cfg.host}:${cfg.grpcPort}`);
   const ops: Server = await startOpsServer({

@@ -4,23 +4,18 @@ import { createAnalysisQueue, PixelStore, redisConnectionOptions } from '@dfd/jo
 import { ImageClassifierModel, MicroBatcher, resolveModelDir } from '@dfd/model-runtime';
 import { ImageModelOip } from '@dfd/model-server';
 import { OipClient, OipServer } from '@dfd/proto';
-import { createLogger, createRegistry, latencyBuckets, prom, startOpsServer, type Logger } from '@dfd/telemetry';
+import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, startOpsServer, type RunningService } from '@dfd/telemetry';
 import { Analyser, loadFaceFinder } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
 import type { DetectorConfig } from './config.js';
 import { createAnalysisWorker } from './worker.js';
 
-export interface DetectorApp {
-  grpcPort: number;
-  httpPort: number;
-  logger: Logger;
-  close(): Promise<void>;
-}
+export type DetectorApp = RunningService;
 
 export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   const logger = createLogger('detector', cfg.logLevel);
   const registry = createRegistry('detector');
-  const inferDuration = new prom.Histogram({ name: 'dfd_inference_duration_seconds', help: 'Model inference time', labelNames: ['model', 'outcome'], buckets: latencyBuckets, registers: [registry] });
+  const recordInference = inferenceRecorder(registry);
   const grpcDuration = new prom.Histogram({ name: 'dfd_grpc_client_duration_seconds', help: 'gRPC client call latency', labelNames: ['method', 'code'], buckets: latencyBuckets, registers: [registry] });
   const jobDuration = new prom.Histogram({ name: 'dfd_job_duration_seconds', help: 'Upload to final outcome', labelNames: ['outcome'], buckets: latencyBuckets, registers: [registry] });
   const jobsTotal = new prom.Counter({ name: 'dfd_jobs_total', help: 'Jobs by outcome', labelNames: ['outcome'], registers: [registry] });
@@ -79,7 +74,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
     serverName: 'dfd-detector',
     serverVersion: '1.0.0',
     models: [new ImageModelOip(detector)],
-    onInfer: (name, seconds, ok) => inferDuration.observe({ model: name, outcome: ok ? 'ok' : 'error' }, seconds),
+    onInfer: recordInference,
   });
   const grpcPort = await oip.listen(`${cfg.host}:${cfg.grpcPort}`);
   const ops: Server = await startOpsServer({

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { ApiError } from '../errors.js';
 import type { AnalysisService, AnalysisView } from '../analysis-service.js';
+import type { Reservation } from '../limits/rate-limiter.js';
 
 export interface AnalysesRouteOptions {
   service: AnalysisService;
@@ -10,6 +11,10 @@ export interface AnalysesRouteOptions {
   /** Hook for issue #4's auth/limits: returns the api key id, may throw ApiError. */
   identify?: (req: FastifyRequest) => Promise<string | undefined>;
   validateCallback?: (url: string) => Promise<void>;
+  /** Takes `n` concurrent-job slots for the caller or throws 429. */
+  admit?: (req: FastifyRequest, n: number) => Promise<Reservation>;
+  /** Registers a webhook for the submitted analysis. */
+  onCallback?: (view: AnalysisView, url: string) => Promise<void>;
 }
 
 const errorRef = { $ref: 'Error#' };
@@ -55,6 +60,7 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
           'Send the image as multipart/form-data (field `image`) or as a raw body with an image/* content type. The format is detected from the bytes. ' +
           'Answers 202 with the analysis id, or 200 with the result when `wait` is given and the analysis ends in time. The same image with the same options returns the same analysis.',
         tags: ['analyses'],
+        security: [{ bearer: [] }],
         consumes: ['multipart/form-data', 'image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'],
         querystring: {
           type: 'object',
@@ -72,8 +78,16 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
       const q = req.query as { wait: number; crop_faces: boolean; callback_url?: string };
       const apiKeyId = opts.identify ? await opts.identify(req) : undefined;
       if (q.callback_url && opts.validateCallback) await opts.validateCallback(q.callback_url);
-      const body = await readUpload(req, opts.maxUploadBytes);
-      const { view } = await opts.service.submit(body, { crop_faces: q.crop_faces }, { requestId: req.id, callbackUrl: q.callback_url, apiKeyId });
+      const slot = opts.admit ? await opts.admit(req, 1) : undefined;
+      let view: AnalysisView;
+      try {
+        const body = await readUpload(req, opts.maxUploadBytes);
+        ({ view } = await opts.service.submit(body, { crop_faces: q.crop_faces }, { requestId: req.id, callbackUrl: q.callback_url, apiKeyId }));
+        await slot?.commit(0, view.id);
+      } finally {
+        await slot?.releaseAll();
+      }
+      if (q.callback_url && opts.onCallback) await opts.onCallback(view, q.callback_url);
       const wait = Math.min(q.wait, opts.maxWaitSeconds);
       const final = wait > 0 && view.status !== 'completed' && view.status !== 'failed' ? ((await opts.service.wait(view.id, wait)) ?? view) : view;
       return respond(final, reply as FastifyReply);
@@ -86,9 +100,10 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
       schema: {
         summary: 'Get an analysis',
         tags: ['analyses'],
+        security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
         querystring: { type: 'object', properties: { wait: { type: 'integer', minimum: 0, maximum: 30, default: 0 } }, additionalProperties: false },
-        response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 401: errorRef, 404: errorRef, 503: errorRef },
+        response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 401: errorRef, 403: errorRef, 404: errorRef, 429: errorRef, 503: errorRef },
       },
     },
     async (req, reply) => {
