@@ -1,0 +1,172 @@
+/**
+ * `npm run bench` (scripts/bench.mjs): in one run, the raw onnxruntime throughput of the detector
+ * model, the whole stack's accept path and upload→verdict throughput, their ratio, latencies,
+ * RSS per service over N jobs (default 10,000), and the face stage's added cost per image.
+ * Prints figures and ratios only; nothing here passes or fails on timing.
+ *
+ *   node scripts/bench.mjs [--jobs 10000] [--connections 64] [--detectors 2] [--classifiers 1]
+ *                          [--accept-seconds 10] [--accept-connections 256] [--tiny] [--face-image F]
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { normaliseUpload } from '@dfd/imaging';
+import type { AnalysisJobData } from '@dfd/jobs';
+import { ImageClassifierModel, MicroBatcher, resolveModelDir } from '@dfd/model-runtime';
+import { Analyser, loadFaceFinder, localEditTypeClassifier } from '@dfd/analysis';
+import { repoRoot } from '../../test/support/processes.js';
+import { formatLoad, runLoad, type LoadReport } from './load.js';
+import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
+import { launchStack, realModelsPresent } from './stack.js';
+import { summarise } from './stats.js';
+
+const { values: a } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '64' },
+    detectors: { type: 'string', default: '2' },
+    classifiers: { type: 'string', default: '1' },
+    'accept-seconds': { type: 'string', default: '10' },
+    'accept-connections': { type: 'string', default: '256' },
+    'ort-seconds': { type: 'string', default: '3' },
+    'ort-threads': { type: 'string', default: '1' },
+    tiny: { type: 'boolean', default: false },
+    'face-image': { type: 'string' },
+    'skip-stack': { type: 'boolean', default: false },
+  },
+});
+const started = Date.now();
+const say = (s = '') => console.log(s);
+const tiny = a.tiny || !realModelsPresent();
+const threads = Number(a['ort-threads']);
+
+say(`# dfd benchmark  ${new Date().toISOString()}  ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+say(`models: ${tiny ? 'TINY generated test models (the trained ones are not in models/ yet) — throughput ratios against them mean little' : join(repoRoot, 'models')}`);
+
+// ---- 1. raw onnxruntime throughput of the detector model --------------------------------
+async function ortThroughput(model: ImageClassifierModel, batch: number, seconds: number): Promise<number> {
+  const { width: W, height: H } = model.spec.preprocessing;
+  const input = new Float32Array(batch * 3 * W * H).map(() => Math.random());
+  for (let i = 0; i < 3; i++) await model.runTensor(input, batch);
+  let images = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    await model.runTensor(input, batch);
+    images += batch;
+  }
+  return images / ((performance.now() - t0) / 1000);
+}
+
+let modelsDir = join(repoRoot, 'models');
+if (tiny) {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { writeTinyModelSet } = await import('../../test/support/tiny-onnx.js');
+  modelsDir = mkdtempSync(join(tmpdir(), 'dfd-bench-models-'));
+  writeTinyModelSet(modelsDir);
+}
+const detector = await ImageClassifierModel.load(resolveModelDir(modelsDir, 'detector'), { threads });
+const p = detector.spec.preprocessing;
+const ortB1 = await ortThroughput(detector, 1, Number(a['ort-seconds']));
+const ortB8 = await ortThroughput(detector, 8, Number(a['ort-seconds']));
+say(`\n## 1. raw onnxruntime, detector ${detector.spec.name} ${detector.spec.version} (${p.width}x${p.height}), ${threads} intra-op thread(s) as in the services`);
+say(`  batch 1: ${ortB1.toFixed(1)} images/s    batch 8: ${ortB8.toFixed(1)} images/s`);
+
+// ---- 2. face stage added cost per single-face image (in process) ------------------------
+const faceModels = existsSync(join(repoRoot, 'models', 'face-detector')) && existsSync(join(repoRoot, 'models', 'face-landmarks'));
+let faceImage = a['face-image'];
+if (!faceImage) {
+  const dir = join(repoRoot, '..', 'shared', 'datasets', 'faces-v1', 'real', 'ffhq');
+  const first = existsSync(dir) ? readdirSync(dir).find((f) => /\.(jpe?g|png)$/i.test(f)) : undefined;
+  if (first) faceImage = join(dir, first);
+}
+say('\n## 2. face stage: added cost per single-face image');
+if (!faceModels) say('  skipped: models/face-detector and models/face-landmarks are not present');
+else if (!faceImage) say('  skipped: no face picture (pass --face-image FILE)');
+else {
+  const faceLoad = await loadFaceFinder(join(repoRoot, 'models'), threads);
+  if (!faceLoad.faces) say(`  skipped: ${faceLoad.error}`);
+  else {
+    const classifier = await ImageClassifierModel.load(resolveModelDir(modelsDir, 'classifier'), { threads });
+    const rule = { threshold: detector.spec.threshold, band: detector.spec.uncertain_band as [number, number] };
+    const common = { detector, batcher: new MicroBatcher(detector, 8, 3), classify: localEditTypeClassifier(classifier), rule, retouchedThreshold: 0.5 };
+    const withFaces = new Analyser({ ...common, faces: faceLoad.faces });
+    const without = new Analyser(common);
+    const buf = readFileSync(faceImage);
+    const up = await normaliseUpload(buf);
+    const job = (crop: boolean): AnalysisJobData => ({ pixelKey: 'bench', width: up.image.width, height: up.image.height, options: { crop_faces: crop }, evidence: up.evidence, requestId: 'bench', submittedAt: Date.now(), decodeMs: up.decodeMs, source: { format: up.format, width: up.original.width, height: up.original.height, bytes: buf.length } });
+    const found = (await faceLoad.faces.detect(up.image)).length;
+    const time = async (an: Analyser, crop: boolean, n: number) => {
+      for (let i = 0; i < 3; i++) await an.analyse(up.image, job(crop), 0);
+      const ms: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await an.analyse(up.image, job(crop), 0);
+        ms.push(performance.now() - t);
+      }
+      return summarise(ms);
+    };
+    const off = await time(without, false, 30);
+    const on = await time(withFaces, true, 30);
+    say(`  image ${faceImage.replace(join(repoRoot, '..'), '..')} (${up.image.width}x${up.image.height}), faces found: ${found}`);
+    say(`  analyse without face stage: p50 ${off.p50.toFixed(1)} ms; with face stage: p50 ${on.p50.toFixed(1)} ms; added ${(on.p50 - off.p50).toFixed(1)} ms`);
+    say(`  ratio with/without ${(on.p50 / off.p50).toFixed(2)} (target ≤ 1.3)${tiny ? ' — against the tiny test detector, so this overstates the ratio' : ''}`);
+    await classifier.release();
+  }
+}
+await detector.release();
+
+// ---- 3. the whole stack ------------------------------------------------------------------
+if (a['skip-stack']) process.exit(0);
+const jobs = Number(a.jobs);
+say(`\n## 3. whole stack: ${a.detectors} detector(s), ${a.classifiers} classifier(s), gateway, redis (local processes)`);
+const stack = await launchStack({
+  detectors: Number(a.detectors),
+  classifiers: Number(a.classifiers),
+  tiny,
+  // Throughput, not backpressure, is measured here.
+  gatewayEnv: { QUEUE_MAX_WAITING: '1000000' },
+});
+const monitor = new Monitor(stack.services, 2_000).start();
+let procs: ProcessReport[] = [];
+const rssAt = new Map<string, number>();
+const snapshotRss = () => {
+  for (const r of monitor.stop()) rssAt.set(r.name, r.samples.at(-1)?.rssMiB ?? 0);
+};
+try {
+  const warm = await runLoad({ url: stack.url, connections: 32, durationS: 60, maxJobs: 300, mode: 'verdict' });
+  say(`  warm-up: ${warm.completed} jobs`);
+
+  const acc = await runLoad({ url: stack.url, connections: Number(a['accept-connections']), durationS: Number(a['accept-seconds']), mode: 'submit', drainS: 300 });
+  say(`\n### accept path: ${a['accept-connections']} connections uploading for ${a['accept-seconds']} s without waiting\n${formatLoad(acc)}`);
+  snapshotRss();
+
+  const e2eMonitor = new Monitor(stack.services, 2_000).start();
+  const t0 = Date.now();
+  const e2e: LoadReport = await runLoad({ url: stack.url, connections: Number(a.connections), durationS: Math.max(120, jobs), maxJobs: jobs, mode: 'verdict', drainS: 300, log: (l) => process.stdout.write(`  ${l}\n`) });
+  say(`\n### upload → verdict: ${jobs} jobs, ${a.connections} connections each waiting for its verdict (${((Date.now() - t0) / 1000).toFixed(0)} s)\n${formatLoad(e2e)}`);
+  procs = e2eMonitor.stop();
+
+  const best = Math.max(ortB1, ortB8);
+  say('\n## summary');
+  say(`  raw ORT detector        ${ortB1.toFixed(1)} img/s (batch 1), ${ortB8.toFixed(1)} img/s (batch 8), one process, ${threads} thread(s)`);
+  say(`  gateway accept path     ${acc.acceptRate.toFixed(1)} uploads/s; accept p50/p95/p99 ${acc.acceptMs.p50.toFixed(0)}/${acc.acceptMs.p95.toFixed(0)}/${acc.acceptMs.p99.toFixed(0)} ms`);
+  say(`  end to end              ${e2e.verdictRate.toFixed(1)} verdicts/s; verdict p50/p95/p99 ${e2e.verdictMs.p50.toFixed(0)}/${e2e.verdictMs.p95.toFixed(0)}/${e2e.verdictMs.p99.toFixed(0)} ms; accept p50/p95/p99 ${e2e.acceptMs.p50.toFixed(0)}/${e2e.acceptMs.p95.toFixed(0)}/${e2e.acceptMs.p99.toFixed(0)} ms`);
+  say(`  ratio e2e / raw ORT     ${(e2e.verdictRate / best).toFixed(3)} (target ≥ 0.7; raw = best batch)${tiny ? ' — tiny test model: raw ORT is nearly free, so the ratio is meaningless until the trained model lands' : ''}`);
+  say(`  errors                  transport ${acc.transportErrorCount + e2e.transportErrorCount}, 5xx ${acc.serverErrors + e2e.serverErrors}, lost ${acc.lost + e2e.lost}, failed ${acc.failed + e2e.failed}`);
+  say(`\n  processes over the ${jobs}-job run (peak RSS = VmHWM since start)\n${formatProcesses(procs)}`);
+  say(`  RSS over the ${jobs}-job run (MiB, t = s since it started)\n${formatRssSeries(procs, 10)}`);
+  say(`  CPU per job over the run (whole-process CPU / ${e2e.completed} verdicts): ${procs.map((r) => `${r.name} ${((r.cpuS * 1000) / Math.max(1, e2e.completed)).toFixed(2)} ms`).join(', ')}`);
+  say('  RSS growth from the end of the accept phase (after warm-up) to the end:');
+  for (const r of procs) {
+    const end = r.samples.at(-1)?.rssMiB ?? 0;
+    if (!rssAt.has(r.name)) continue;
+    const from = rssAt.get(r.name) ?? 0;
+    say(`    ${r.name.padEnd(13)} ${from.toFixed(0)} → ${end.toFixed(0)} MiB (${end - from >= 0 ? '+' : ''}${(end - from).toFixed(0)})`);
+  }
+} finally {
+  await stack.stop();
+}
+say(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+process.exit(0);
