@@ -51,7 +51,26 @@ export class AnalysisService {
     private readonly pixels: PixelStore,
     private readonly limits: UploadLimits,
     private readonly maxWaiting: number,
+    private readonly maxInflightDecodes = 32,
   ) {}
+
+  private inflightDecodes = 0;
+
+  /**
+   * Decoding is the gateway's CPU-heavy step. Past a bound, a burst is answered with an immediate
+   * 429 instead of queueing inside the process, so the accept path stays fast under any load.
+   */
+  private async decodeBounded(body: Buffer) {
+    if (this.inflightDecodes >= this.maxInflightDecodes) {
+      throw new ApiError(429, 'busy', 'This server is decoding as many uploads as it can; retry in 1 s.', { 'retry-after': '1' });
+    }
+    this.inflightDecodes++;
+    try {
+      return await normaliseUpload(body, this.limits);
+    } finally {
+      this.inflightDecodes--;
+    }
+  }
 
   /** Queue depth, cached briefly so a burst of uploads costs one Redis call per 200 ms. */
   async waitingCount(): Promise<number> {
@@ -74,7 +93,7 @@ export class AnalysisService {
 
   async submit(body: Buffer, options: AnalysisOptions, extras: SubmitExtras): Promise<{ view: AnalysisView; created: boolean }> {
     await this.checkCapacity();
-    const upload = await normaliseUpload(body, this.limits);
+    const upload = await this.decodeBounded(body);
     const { image } = upload;
     const id = analysisId(image.data, image.width, image.height, options);
     const existing = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);

@@ -54,7 +54,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   const events = createQueueEvents(cfg.queueName, connection);
   events.on('error', () => undefined);
   const pixels = new PixelStore(redis, cfg.pixelTtlSeconds);
-  const service = new AnalysisService(queue, events, pixels, { maxBytes: cfg.maxUploadBytes, maxPixels: cfg.maxPixels, workingSize: cfg.workingSize }, cfg.queueMaxWaiting);
+  const service = new AnalysisService(queue, events, pixels, { maxBytes: cfg.maxUploadBytes, maxPixels: cfg.maxPixels, workingSize: cfg.workingSize }, cfg.queueMaxWaiting, cfg.maxInflightDecodes);
   const registry = createRegistry('gateway');
 
   const app = Fastify({

@@ -7,6 +7,7 @@ export interface GatewayConfig extends CommonConfig {
   maxPixels: number;
   workingSize: number;
   queueMaxWaiting: number;
+  maxInflightDecodes: number;
   maxWaitSeconds: number;
   pixelTtlSeconds: number;
   maxConnections: number;
@@ -45,6 +46,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     maxPixels: env.int('MAX_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     workingSize: env.int('WORKING_SIZE', 512, { min: 64, max: 4096 }),
     queueMaxWaiting: env.int('QUEUE_MAX_WAITING', 2_000, { min: 1 }),
+    maxInflightDecodes: env.int('MAX_INFLIGHT_DECODES', 32, { min: 1, max: 4096 }),
     maxWaitSeconds: env.int('MAX_WAIT_SECONDS', 30, { min: 0, max: 120 }),
     pixelTtlSeconds: env.int('PIXEL_TTL_SECONDS', 3_600, { min: 60 }),
     maxConnections: env.int('MAX_CONNECTIONS', 0, { min: 0 }),

@@ -187,3 +187,28 @@ describe('gateway backpressure and Redis outages', () => {
     assert.equal((await gw.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
   });
 });
+
+describe('gateway decode bound', () => {
+  let redis: RedisServer;
+  let gw: Gateway;
+  before(async () => {
+    redis = await startRedis();
+    gw = await buildGateway(loadGatewayConfig({ REDIS_URL: redis.url, LOG_LEVEL: 'silent', MAX_INFLIGHT_DECODES: '1', RATE_LIMIT_PER_MINUTE: '0' }));
+    await gw.app.ready();
+  });
+  after(async () => {
+    await gw?.close();
+    await redis?.stop('SIGKILL');
+  });
+
+  it('sheds a burst beyond the decode bound with an immediate 429 busy', async () => {
+    const images = await Promise.all(Array.from({ length: 8 }, (_, i) => sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 20 * i, g: 90, b: 40 } } }).jpeg().toBuffer()));
+    const results = await Promise.all(images.map((payload) => gw.app.inject({ method: 'POST', url: '/v1/analyses', payload, headers: { 'content-type': 'image/jpeg' } })));
+    const codes = results.map((r) => r.statusCode);
+    assert.ok(codes.includes(202), codes.join(','));
+    const busy = results.filter((r) => r.statusCode === 429);
+    assert.ok(busy.length > 0, codes.join(','));
+    assert.equal(busy[0]!.json().error.code, 'busy');
+    assert.equal(busy[0]!.headers['retry-after'], '1');
+  });
+});
