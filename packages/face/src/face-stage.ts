@@ -46,6 +46,9 @@ export function mergeDetections(dets: RawDetection[], iouThreshold = 0.4, contai
   return kept;
 }
 
+/** A face this large (share of the image's long side) means a portrait: no small faces to look for. */
+const LARGE_FACE_SHARE = 0.35;
+
 export class FaceStage {
   private constructor(
     readonly detector: TinyFaceDetector,
@@ -77,14 +80,22 @@ export class FaceStage {
     return this.detector.detect(img, { inputSize: this.inputSize, scoreThreshold: this.scoreThreshold });
   }
 
-  /** Both detector passes, merged (unclipped boxes, before the size filter). */
+  /**
+   * Both detector passes, merged (unclipped boxes, before the size filter). The zoomed-out pass
+   * (cheap: small input) runs first; when it already finds a face that fills much of the frame,
+   * as in most uploads, which are portraits or face crops, the full-resolution pass, which exists
+   * for small faces in larger scenes, is skipped. That keeps the face stage's cost low on single faces.
+   */
   async detectAllBoxes(img: RgbImage): Promise<RawDetection[]> {
-    const dets = await this.detectBoxes(img);
+    const dets: RawDetection[] = [];
     if (this.zoomOut) {
       const side = Math.round(Math.max(img.width, img.height) * this.zoomOut.context);
       const region = { x: Math.round((img.width - side) / 2), y: Math.round((img.height - side) / 2), width: side, height: side };
       dets.push(...(await this.detector.detect(img, { inputSize: this.zoomOut.inputSize, scoreThreshold: this.scoreThreshold }, region)));
+      const longSide = Math.max(img.width, img.height);
+      if (dets.some((d) => Math.max(d.width, d.height) >= LARGE_FACE_SHARE * longSide)) return mergeDetections(dets);
     }
+    dets.push(...(await this.detectBoxes(img)));
     return mergeDetections(dets);
   }
 
