@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ManagedProcess, repoRoot, startRedis, waitFor, type RedisServer } from '../../test/support/processes.js';
+import { ManagedProcess, repoRoot, startRedis, startService, type RedisServer, type ServiceName } from '../../test/support/processes.js';
 import { writeTinyModelSet } from '../../test/support/tiny-onnx.js';
 
 export interface Service {
@@ -48,29 +48,8 @@ export function realModelsPresent(dir = join(repoRoot, 'models')): boolean {
 }
 
 async function start(kind: Service['kind'], name: string, env: Record<string, string>, waitPath: string, nofile?: number): Promise<Service> {
-  const httpPort = await freePort();
-  const grpcPort = await freePort();
-  const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
-  const cmd = nofile ? '/bin/sh' : process.execPath;
-  const args = nofile ? ['-c', `ulimit -n ${nofile} && exec "$0" "$1"`, process.execPath, script] : [script];
-  const proc = new ManagedProcess(name, cmd, args, {
-    LOG_LEVEL: 'warn',
-    HTTP_PORT: String(httpPort),
-    GRPC_PORT: String(grpcPort),
-    HOST: '127.0.0.1',
-    ORT_INTRA_OP_THREADS: '1',
-    ...env,
-  }).start();
-  try {
-    await waitFor(`${name} on ${httpPort}`, async () => {
-      if (!proc.alive) throw new Error(`${name} exited:\n${proc.output}`);
-      return (await fetch(`http://127.0.0.1:${httpPort}${waitPath}`)).ok;
-    }, 60_000, 150);
-  } catch (err) {
-    await proc.kill();
-    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${proc.output}`);
-  }
-  return { name, kind, proc, httpPort, grpcPort, get pid() { return proc.child?.pid ?? 0; } };
+  const proc = await startService(kind as ServiceName, env, waitPath, { nofile, timeoutMs: 60_000 });
+  return { name, kind, proc, httpPort: proc.httpPort, grpcPort: proc.grpcPort, get pid() { return proc.child?.pid ?? 0; } };
 }
 
 export async function launchStack(opts: LoadStackOptions = {}): Promise<LoadStack> {

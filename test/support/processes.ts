@@ -113,11 +113,23 @@ export interface ServiceHandle extends ManagedProcess {
   grpcPort: number;
 }
 
-/** Starts a built service (dist/server.js) with its own ports, and waits until it is alive. */
-export async function startService(name: ServiceName, env: Record<string, string>, waitPath = '/healthz'): Promise<ServiceHandle> {
+/**
+ * Starts a built service (dist/server.js) with its own ports, and waits until it is alive.
+ * `nofile` runs it under `ulimit -n` (descriptor-exhaustion tests).
+ */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  waitPath = '/healthz',
+  opts: { nofile?: number; timeoutMs?: number } = {},
+): Promise<ServiceHandle> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
-  const proc = new ManagedProcess(name, process.execPath, [join(repoRoot, 'services', name, 'dist', 'server.js')], {
+  const script = join(repoRoot, 'services', name, 'dist', 'server.js');
+  const [cmd, args] = opts.nofile
+    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$1"`, process.execPath, script]]
+    : [process.execPath, [script]];
+  const proc = new ManagedProcess(name, cmd, args, {
     LOG_LEVEL: 'warn',
     HTTP_PORT: String(httpPort),
     GRPC_PORT: String(grpcPort),
@@ -131,7 +143,7 @@ export async function startService(name: ServiceName, env: Record<string, string
     await waitFor(`${name} on ${httpPort}`, async () => {
       if (!proc.alive) throw new Error(`${name} exited:\n${proc.output}`);
       return (await fetch(`http://127.0.0.1:${httpPort}${waitPath}`)).ok;
-    }, 30_000, 150);
+    }, opts.timeoutMs ?? 30_000, 150);
   } catch (err) {
     await proc.kill();
     throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${proc.output}`);
