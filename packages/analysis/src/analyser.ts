@@ -16,6 +16,12 @@ export interface AnalyserDeps {
   retouchedThreshold: number;
 }
 
+/**
+ * Faces are cropped at the training data's native size (faces-v1: 256 px) and then go through
+ * the model's own resize, exactly as the training crops did, so serving sees what training saw.
+ */
+export const FACE_CROP_SIZE = 256;
+
 interface Region {
   image: RgbImage;
   toImage: Affine;
@@ -41,14 +47,13 @@ export class Analyser {
     const started = performance.now();
     const notes: string[] = [];
     const { detector, rule } = this.deps;
-    const size = detector.spec.preprocessing.width;
 
     let regions: Region[] = [];
     const faceStart = performance.now();
     if (job.options.crop_faces && this.deps.faces) {
       const found = await this.deps.faces.detect(image);
       regions = found.map((face) => {
-        const crop = this.deps.faces!.alignedCrop(image, face, size);
+        const crop = this.deps.faces!.alignedCrop(image, face, FACE_CROP_SIZE);
         return { image: crop.image, toImage: crop.toImage, face };
       });
       if (regions.length === 0) notes.push('no_face: no face was found; the whole image was analysed');
