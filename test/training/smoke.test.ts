@@ -8,6 +8,7 @@ import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { repoRoot } from '../support/processes.js';
 import { BLUE, RED, colourImage } from '../support/images.js';
 import { decodeToRgb } from '@dfd/imaging';
+import { checkParity } from '../support/parity.js';
 
 // The training pipeline must not rot: a handful of images, one epoch, a real ONNX export that
 // the serving runtime loads and runs. Needs Debian's python3-torch (installed by .ci/run).
@@ -26,6 +27,7 @@ describe('smoke training run', () => {
         assert.ok(p.cam && p.cam.values.length === p.cam.width * p.cam.height, 'the CAM output is exported');
       }
       await model.release();
+      await checkParity(resolveModelDir(out, name));
     }
   });
 });

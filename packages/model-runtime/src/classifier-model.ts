@@ -77,14 +77,20 @@ export class ImageClassifierModel {
     return out;
   }
 
-  /** Runs the session on an already preprocessed batch. */
-  async runTensor(input: Float32Array, batch: number): Promise<Prediction[]> {
+  /** The model's raw outputs (logits [N,C], CAM [N,C,h,w]) for an already preprocessed batch. */
+  async runRaw(input: Float32Array, batch: number): Promise<{ logits: ort.Tensor; cam: ort.Tensor | undefined }> {
     const { width: W, height: H } = this.spec.preprocessing;
     const inputName = this.spec.inputs[0]?.name ?? this.session.inputNames[0]!;
     const feeds = { [inputName]: new ort.Tensor('float32', input, [batch, 3, H, W]) };
     const result = await this.session.run(feeds);
     const logits = result[this.session.outputNames[0]!]!;
-    const camTensor = this.session.outputNames.length > 1 ? result[this.session.outputNames[1]!] : undefined;
+    const cam = this.session.outputNames.length > 1 ? result[this.session.outputNames[1]!] : undefined;
+    return { logits, cam };
+  }
+
+  /** Runs the session on an already preprocessed batch. */
+  async runTensor(input: Float32Array, batch: number): Promise<Prediction[]> {
+    const { logits, cam: camTensor } = await this.runRaw(input, batch);
     const classes = Number(logits.dims[1]);
     const logitData = logits.data as Float32Array;
     const pos = this.positiveIndex;

@@ -1,0 +1,14 @@
+import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { resolveModelDir } from '@dfd/model-runtime';
+import { repoRoot } from '../support/processes.js';
+import { checkParity } from '../support/parity.js';
+
+describe('shipped ONNX models match PyTorch within 1e-4', () => {
+  for (const name of ['detector', 'classifier']) {
+    it(`${name}: onnxruntime-node through the serving code gives PyTorch's logits and CAM`, async (t) => {
+      const diff = await checkParity(resolveModelDir(join(repoRoot, 'models'), name));
+      t.diagnostic(`${name}: max |Δlogit| ${diff.logits.toExponential(2)}, max |ΔCAM| ${diff.cam.toExponential(2)}`);
+    });
+  }
+});
