@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// `npm run train [-- --smoke OUT]`: reproduces both models with Debian's PyTorch (never at serve time).
-// The full run first cuts every face-v1 image with the serving face stage (packages/face), so the
-// models train on exactly the aligned crops production will give them.
+// `npm run train [-- --smoke OUT]`: reproduces both shipped models with Debian's PyTorch (never at
+// serve time). `--face-crops` instead trains on the serving face stage's aligned crops (cut first
+// with packages/face): measured, not shipped — see models/detector/1.0.0/MODEL_CARD.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
+const faceCrops = process.argv.includes('--face-crops');
+const args = process.argv.slice(2).filter((a) => a !== '--face-crops');
 const smoke = args[0] === '--smoke';
 const python = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';
 const probe = spawnSync(python, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' });
@@ -22,7 +23,7 @@ const env = {
   // Pretrained face-api weights ship inside the npm package: read from node_modules, never downloaded.
   FACEAPI_MODEL_DIR: process.env.FACEAPI_MODEL_DIR ?? join(root, 'node_modules', '@vladmandic', 'face-api', 'model'),
 };
-if (!smoke) {
+if (!smoke && faceCrops) {
   const crops = process.env.FACE_CROPS_DIR ?? join(root, '.cache', 'crops');
   if (!existsSync(join(crops, 'index.jsonl')) || process.env.REFRESH_CROPS === '1') {
     console.log(`[dfd] cutting aligned face crops with the serving face stage into ${crops} ...`);

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ImageClassifierModel, readModelSpec } from '@dfd/model-runtime';
 
 /**
@@ -20,22 +24,47 @@ interface Parity {
   cam_shape: number[];
 }
 
+interface LegacyReference {
+  input_seed: number;
+  logits: number[][];
+  cam_first8: number[];
+  cam_shape: number[];
+}
+
+/**
+ * Older exports recorded PyTorch's outputs on torch.rand(2,3,H,W, seed 0)*2-1 (first CAM values
+ * only). That input is rebuilt here with the same Debian PyTorch and compared the same way.
+ */
+function legacyParity(ref: LegacyReference, height: number, width: number): Parity {
+  const out = join(mkdtempSync(join(tmpdir(), 'dfd-parity-')), 'input.f32');
+  const code = `import torch\ng = torch.Generator().manual_seed(${ref.input_seed})\nx = torch.rand(2, 3, ${height}, ${width}, generator=g) * 2 - 1\nopen(${JSON.stringify(out)}, 'wb').write(x.numpy().astype('<f4').tobytes())`;
+  const r = spawnSync(process.env.TRAIN_PYTHON ?? '/usr/bin/python3', ['-c', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `rebuilding the reference input needs Debian's python3-torch: ${r.stderr}`);
+  const buf = readFileSync(out);
+  legacyInputs.set(ref, new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4));
+  return { batch: 2, logits: ref.logits.flat(), cam: ref.cam_first8, cam_shape: ref.cam_shape };
+}
+const legacyInputs = new Map<LegacyReference, Float32Array>();
+
 /** Runs the exported model through the serving code and returns the largest differences from PyTorch. */
 export async function checkParity(dir: string, tolerance = 1e-4): Promise<{ logits: number; cam: number }> {
   const spec = readModelSpec(dir);
-  const parity = spec.parity as Parity | undefined;
+  const legacy = (spec.training as { reference_outputs?: LegacyReference } | undefined)?.reference_outputs;
+  const parity = (spec.parity as Parity | undefined) ?? (legacy?.input_seed !== undefined ? legacyParity(legacy, spec.preprocessing.height, spec.preprocessing.width) : undefined);
   assert.ok(parity, `${dir}/model.json has no "parity" block (re-export with training/models/train.py)`);
   const model = await ImageClassifierModel.load(dir, { threads: 1 });
   try {
     const { width, height } = spec.preprocessing;
-    const { logits, cam } = await model.runRaw(parityInput(parity.batch, height, width), parity.batch);
+    const input = (legacy && legacyInputs.get(legacy)) ?? parityInput(parity.batch, height, width);
+    const { logits, cam } = await model.runRaw(input, parity.batch);
     const got = Array.from(logits.data as Float32Array);
     assert.equal(got.length, parity.logits.length);
     const maxLogit = Math.max(...got.map((v, i) => Math.abs(v - parity.logits[i]!)));
     assert.ok(maxLogit <= tolerance, `${dir}: max |logit difference| ${maxLogit}`);
     assert.ok(cam, 'the model exports a CAM');
     assert.deepEqual(cam.dims.map(Number), parity.cam_shape);
-    const camData = Array.from(cam.data as Float32Array);
+    // A legacy reference holds only the first CAM values.
+    const camData = Array.from(cam.data as Float32Array).slice(0, parity.cam.length);
     const maxCam = Math.max(...camData.map((v, i) => Math.abs(v - parity.cam[i]!)));
     assert.ok(maxCam <= tolerance, `${dir}: max |CAM difference| ${maxCam}`);
     return { logits: maxLogit, cam: maxCam };

@@ -22,6 +22,17 @@ export interface AnalyserDeps {
  */
 export const FACE_CROP_SIZE = 256;
 
+/**
+ * A single face whose box spans most of the image: the upload is a face crop (as the training
+ * photos are), not a scene with a face in it.
+ */
+export function isFaceCropUpload(faces: FoundFace[], image: RgbImage): boolean {
+  if (faces.length !== 1) return false;
+  const box = faces[0]!.box;
+  return box.width >= FACE_CROP_UPLOAD_SHARE * image.width && box.height >= FACE_CROP_UPLOAD_SHARE * image.height;
+}
+const FACE_CROP_UPLOAD_SHARE = 0.6;
+
 interface Region {
   image: RgbImage;
   toImage: Affine;
@@ -52,10 +63,16 @@ export class Analyser {
     const faceStart = performance.now();
     if (job.options.crop_faces && this.deps.faces) {
       const found = await this.deps.faces.detect(image);
-      regions = found.map((face) => {
-        const crop = this.deps.faces!.alignedCrop(image, face, FACE_CROP_SIZE);
-        return { image: crop.image, toImage: crop.toImage, face };
-      });
+      if (isFaceCropUpload(found, image)) {
+        // Already framed like the training photos: judging it whole keeps what the model learnt on.
+        notes.push('face_crop_upload: one face fills the image; it was analysed whole');
+        regions = [{ image, toImage: [1, 0, 0, 0, 1, 0], face: found[0] }];
+      } else {
+        regions = found.map((face) => {
+          const crop = this.deps.faces!.alignedCrop(image, face, FACE_CROP_SIZE);
+          return { image: crop.image, toImage: crop.toImage, face };
+        });
+      }
       if (regions.length === 0) notes.push('no_face: no face was found; the whole image was analysed');
     } else if (job.options.crop_faces) {
       notes.push('face_stage_unavailable: the whole image was analysed as one face crop');
