@@ -5,6 +5,7 @@ import {
   decodeInput,
   fp32Output,
   InvalidInferRequest,
+  OipServer,
   type InferRequestMessage,
   type InferResponseMessage,
   type OipModel,
@@ -103,4 +104,23 @@ export class ImageModelOip implements OipModel {
       outputs: [fp32Output('probabilities', [preds.length, classes], probs), fp32Output('cam', camShape, cams), bytesOutput('label', labels)],
     };
   }
+}
+
+/** One image model served over OIP on host:port, with inference timings reported to `onInfer`. */
+export async function serveImageModel(opts: {
+  serverName: string;
+  model: ImageClassifierModel;
+  host: string;
+  port: number;
+  maxBatch?: number;
+  onInfer?: (model: string, seconds: number, ok: boolean) => void;
+}): Promise<{ server: OipServer; port: number }> {
+  const server = new OipServer({
+    serverName: opts.serverName,
+    serverVersion: '1.0.0',
+    models: [new ImageModelOip(opts.model, { maxBatch: opts.maxBatch })],
+    onInfer: opts.onInfer,
+  });
+  const port = await server.listen(`${opts.host}:${opts.port}`);
+  return { server, port };
 }

@@ -1,1 +1,1 @@
-export { ImageModelOip, imagesFromRequest } from './image-model-oip.js';
+export { ImageModelOip, imagesFromRequest, serveImageModel } from './image-model-oip.js';

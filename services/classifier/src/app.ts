@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
-import { ImageModelOip } from '@dfd/model-server';
-import { OipServer } from '@dfd/proto';
+import { serveImageModel } from '@dfd/model-server';
 import { createLogger, createRegistry, inferenceRecorder, startOpsServer, type RunningService } from '@dfd/telemetry';
 import type { ClassifierConfig } from './config.js';
 
@@ -16,13 +15,7 @@ export async function startClassifier(cfg: ClassifierConfig): Promise<Classifier
   const model = await ImageClassifierModel.load(dir, { threads: cfg.ortThreads });
   logger.info({ model: model.spec.name, version: model.spec.version, sha256: model.sha256, threads: cfg.ortThreads }, 'model loaded');
 
-  const oip = new OipServer({
-    serverName: 'dfd-classifier',
-    serverVersion: '1.0.0',
-    models: [new ImageModelOip(model, { maxBatch: cfg.maxBatch })],
-    onInfer: recordInference,
-  });
-  const grpcPort = await oip.listen(`${cfg.host}:${cfg.grpcPort}`);
+  const { server: oip, port: grpcPort } = await serveImageModel({ serverName: 'dfd-classifier', model, host: cfg.host, port: cfg.grpcPort, maxBatch: cfg.maxBatch, onInfer: recordInference });
   const ops: Server = await startOpsServer({
     port: cfg.httpPort,
     host: cfg.host,

@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createAnalysisQueue, PixelStore, redisConnectionOptions } from '@dfd/jobs';
 import { ImageClassifierModel, MicroBatcher, resolveModelDir } from '@dfd/model-runtime';
-import { ImageModelOip } from '@dfd/model-server';
-import { OipClient, OipServer } from '@dfd/proto';
+import { serveImageModel } from '@dfd/model-server';
+import { OipClient } from '@dfd/proto';
 import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, startOpsServer, type RunningService } from '@dfd/telemetry';
 import { Analyser, loadFaceFinder } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
@@ -70,13 +70,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
     },
   });
 
-  const oip = new OipServer({
-    serverName: 'dfd-detector',
-    serverVersion: '1.0.0',
-    models: [new ImageModelOip(detector)],
-    onInfer: recordInference,
-  });
-  const grpcPort = await oip.listen(`${cfg.host}:${cfg.grpcPort}`);
+  const { server: oip, port: grpcPort } = await serveImageModel({ serverName: 'dfd-detector', model: detector, host: cfg.host, port: cfg.grpcPort, onInfer: recordInference });
   const ops: Server = await startOpsServer({
     port: cfg.httpPort,
     host: cfg.host,
