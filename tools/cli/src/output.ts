@@ -20,6 +20,19 @@ const r4 = (v: number | null | undefined): number | null => (typeof v === 'numbe
 
 const blank = (): Row => Object.fromEntries(COLUMNS.map((c) => [c, null])) as Row;
 
+/** The judgement columns, the same for the image row and each face row. */
+function setJudgement(
+  row: Row,
+  j: { verdict: string; edit_type: string | null; confidence: number; scores: { edited: number; deepfake: number | null; retouched: number | null } },
+): void {
+  row.verdict = j.verdict;
+  row.edit_type = j.edit_type;
+  row.score_edited = r4(j.scores.edited);
+  row.score_deepfake = r4(j.scores.deepfake);
+  row.score_retouched = r4(j.scores.retouched);
+  row.confidence = r4(j.confidence);
+}
+
 /**
  * The image row, then one row per face (`path#face1`, ...) with its box. Boxes are given in the
  * original image's pixels (EXIF rotation applied); the API reports them on the working image.
@@ -32,12 +45,7 @@ export function rowsFor(o: Outcome): Row[] {
     return [row];
   }
   const r = o.result;
-  row.verdict = r.verdict;
-  row.edit_type = r.edit_type;
-  row.score_edited = r4(r.scores.edited);
-  row.score_deepfake = r4(r.scores.deepfake);
-  row.score_retouched = r4(r.scores.retouched);
-  row.confidence = r4(r.confidence);
+  setJudgement(row, r);
   const faces = Array.isArray(r.faces) ? r.faces : [];
   row.faces = faces.length;
   const rows = [row];
@@ -47,12 +55,7 @@ export function rowsFor(o: Outcome): Row[] {
   faces.forEach((f, i) => {
     const fr = blank();
     fr.path = `${o.path}#face${i + 1}`;
-    fr.verdict = f.verdict;
-    fr.edit_type = f.edit_type;
-    fr.score_edited = r4(f.scores.edited);
-    fr.score_deepfake = r4(f.scores.deepfake);
-    fr.score_retouched = r4(f.scores.retouched);
-    fr.confidence = r4(f.confidence);
+    setJudgement(fr, f);
     fr.x = Math.round(f.box.x * scale);
     fr.y = Math.round(f.box.y * scale);
     fr.w = Math.round(f.box.width * scale);
