@@ -1,40 +1,65 @@
 #!/usr/bin/env python3
-"""Offline training pipeline for the detector (real vs edited) and classifier (deepfake vs retouched).
+"""Trains the detector (real vs edited) and the classifier (deepfake vs retouched) on what the
+product serves: the serving face stage's landmarks (training/models/landmarks.mjs), the served face
+crop (served.py, the definition written into model.json), framing/background/resolution/JPEG
+augmentation, and paired edits synthesised from every training real (edits.py).
 
-Usage (use Debian's python with torch: /usr/bin/python3):
-  train.py --all                      # detector + classifier + LOSO, export to models/*/1.0.0
-  train.py --all --no-loso            # skip leave-one-source-out runs
-  train.py --smoke --out DIR          # CI: ~40 images, 1 epoch, exports ONNX into DIR (< 2 min)
-Logs + metrics JSON go to training/models/runs/<run>/.
+One network, two heads: a shared face-api ResNet backbone (pretrained, MIT) with a 14x14 map head;
+the detector and the classifier are exported as two ONNX models (backbone + their own head).
+
+  train.py --run NAME [--resume]        # full run into training/models/runs/NAME (checkpoints every epoch)
+  train.py --run NAME --loso SOURCE     # leave-one-source-out run (SOURCE never seen in training)
+  train.py --smoke --out DIR            # CI: a few images, one short epoch, exports into DIR
+promote.py copies a finished run's export into models/<name>/<version>.
 """
 import argparse
+import csv
 import hashlib
+import io
 import json
 import os
+import platform
+import shutil
 import sys
 import time
 import zlib
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
+from PIL import Image, ImageEnhance, ImageFilter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import data as D  # noqa: E402
-import make_cards  # noqa: E402
-import retouch_synth  # noqa: E402
-from faceapi_resnet import FACEAPI_MEAN_RGB, ExportWrapper, build_model  # noqa: E402
+import edits  # noqa: E402
+import served  # noqa: E402
+from faceapi_resnet import FACEAPI_MEAN_RGB, build_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+DATA_DIR = os.environ.get("DFD_DATASETS_DIR", os.path.abspath(os.path.join(REPO, "..", "shared", "datasets")))
+DATASETS = ["faces-v1", "faces-v2"]
 MEAN = [m / 255.0 for m in FACEAPI_MEAN_RGB]
 STD = [1.0, 1.0, 1.0]
-VERSION = "1.0.0"
-AUG_DESC = ("flip p0.5; colour jitter p0.6; downscale-upscale x0.35-0.9 p0.4; gaussian blur p0.3 or unsharp-mask "
-            "sharpening p0.2; noise p0.25; JPEG q40-95 p0.6; crop 0.85-1.0 p0.5; identical for all classes")
+
+# Sampling pools: one pool per source (DFDC v1 and v2 are one domain, so one pool each side).
+REAL_POOLS = {"ciplab-real": ["ciplab-real"], "ffhq": ["ffhq"], "utkface": ["utkface"],
+              "dfdc-real": ["dfdc-real", "dfdc-real-v2"], "celebahq": ["celebahq"], "london-faceset": ["london-faceset"]}
+FAKE_POOLS = {"stylegan1": ["stylegan1"], "boredhumans-gan": ["boredhumans-gan"],
+              "pggan-interfacegan": ["pggan-interfacegan"], "dfdc-swap": ["dfdc-swap", "dfdc-swap-v2"],
+              "ciplab-photoshop": ["ciplab-photoshop"]}
+RETOUCHED_SOURCES = {"ciplab-photoshop"}
+SYNTH_SHARE = {"self-blend": 0.2, "retouch": 0.2}  # of edited samples; the rest is spread over FAKE_POOLS
+LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
+AUGMENTATION = (
+    "edits first (on the 256 px dataset image, at the serving face stage's landmarks); then framing: "
+    "p0.25 as in the dataset, else the face (landmark width) at 15-100% of the frame: pasted on a canvas "
+    "(plain white/grey/colour 35%, smooth noise 15%, busy: other photos 50%; random aspect 3:4-4:3; "
+    "scaled so the long side <= 512 as the gateway does) or a zoomed-in crop; down-and-up scaling x0.35-0.9 "
+    "p0.3; JPEG q60-95 p0.7; landmark jitter (sd 1.5% of the eye distance); served crop; "
+    "flip p0.5; colour jitter p0.4; blur or sharpen p0.2; noise p0.1. Identical for every class.")
 
 LOGF = None
-BEST_VAL = {}  # tag -> validation scores of the best epoch (avoids re-predicting)
 
 
 def log(*a):
@@ -45,157 +70,357 @@ def log(*a):
         LOGF.flush()
 
 
-# ---------------------------------------------------------------- metrics
+# ---------------------------------------------------------------- data
+def group_key(g):
+    """DFDC: v1 writes dfdc-real:<video> / dfdc-swap:<original>, v2 dfdc:<video>; one key per video."""
+    for p in ("dfdc-real:", "dfdc-swap:"):
+        if g.startswith(p):
+            return "dfdc:" + g[len(p):]
+    return g
+
+
+def split_of(group, seed):
+    h = zlib.crc32(f"{seed}:{group_key(group)}".encode()) / 2 ** 32
+    return "train" if h < 0.70 else ("val" if h < 0.85 else "test")
+
+
+def read_rows(seed):
+    rows = []
+    for ds in DATASETS:
+        with open(os.path.join(DATA_DIR, ds, "manifest.csv")) as f:
+            for r in csv.DictReader(f):
+                r["dataset"] = ds
+                r["key"] = f"{ds}/{r['file']}"
+                r["split"] = split_of(r["group"], seed)
+                rows.append(r)
+    return rows
+
+
+def read_landmarks(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["faces"]:
+                # The product judges every face; the dataset images hold one subject: the best-scored face.
+                out[f"{r['dataset']}/{r['file']}"] = np.asarray(r["faces"][0]["landmarks"], np.float32)
+    return out
+
+
+def load_images(rows, size=256):
+    arr = np.zeros((len(rows), size, size, 3), np.uint8)
+    for i, r in enumerate(rows):
+        im = Image.open(os.path.join(DATA_DIR, r["dataset"], r["file"])).convert("RGB")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.BILINEAR)
+        arr[i] = np.asarray(im)
+        if (i + 1) % 3000 == 0:
+            log(f"  loaded {i + 1}/{len(rows)} images")
+    return arr
+
+
+def served_input(img, lm, size):
+    """The model input the product computes for this image (no augmentation)."""
+    if lm is None:
+        return served.whole_image(img, size)
+    return served.served_crop(img, lm)[0]
+
+
+# ---------------------------------------------------------------- augmentation
+def background(h, w, rng, images, pool):
+    r = rng.random()
+    if r < 0.35:
+        k = rng.random()
+        if k < 0.4:
+            c = np.full(3, rng.integers(228, 256))
+        elif k < 0.7:
+            c = np.full(3, rng.integers(90, 228))
+        else:
+            c = rng.integers(0, 256, 3)
+        return np.broadcast_to(c.astype(np.uint8), (h, w, 3)).copy()
+    if r < 0.5:
+        g = rng.integers(0, 256, (int(rng.integers(2, 12)), int(rng.integers(2, 12)), 3)).astype(np.uint8)
+        im = np.asarray(Image.fromarray(g).resize((w, h), Image.BICUBIC), np.float32)
+        im += rng.normal(0, rng.uniform(0, 6), (h, w, 1))
+        return np.clip(im, 0, 255).astype(np.uint8)
+    other = images[pool[int(rng.integers(len(pool)))]]
+    im = Image.fromarray(other).resize((w, h), Image.BILINEAR)
+    if rng.random() < 0.5:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(1, 6)))
+    return np.array(im)
+
+
+def frame(img, lm, rng, images, bg_pool):
+    """Places the (possibly edited) dataset image as an upload could show it. Returns (canvas, lm)."""
+    H, W = img.shape[:2]
+    lm = lm.astype(np.float64)
+    canvas = img
+    if rng.random() >= 0.25:
+        s0 = max(0.05, (lm[:, 0].max() - lm[:, 0].min()) / W)
+        s = rng.uniform(0.15, 1.0)
+        if s < s0:
+            side = W * s0 / s
+            asp = np.sqrt(rng.uniform(0.75, 1.33))
+            Cw, Ch = max(W, side * asp), max(H, side / asp)
+            k = min(1.0, 512.0 / max(Cw, Ch))
+            cw, ch = int(round(Cw * k)), int(round(Ch * k))
+            iw, ih = max(8, int(round(W * k))), max(8, int(round(H * k)))
+            bg = background(ch, cw, rng, images, bg_pool)
+            im = img if (iw, ih) == (W, H) else np.asarray(Image.fromarray(img).resize((iw, ih), Image.LANCZOS))
+            ox, oy = int(rng.integers(0, cw - iw + 1)), int(rng.integers(0, ch - ih + 1))
+            bg[oy:oy + ih, ox:ox + iw] = im
+            canvas = bg
+            lm = lm * np.array([iw / W, ih / H]) + np.array([ox, oy])
+        else:
+            side = int(round(W * s0 / s))
+            cx, cy = lm.mean(0) + rng.normal(0, 0.05 * side, 2)
+            x0 = int(np.clip(cx - side / 2, 0, W - side))
+            y0 = int(np.clip(cy - side / 2, 0, H - side))
+            canvas = img[y0:y0 + side, x0:x0 + side]
+            lm = lm - np.array([x0, y0])
+    h, w = canvas.shape[:2]
+    if rng.random() < 0.3:
+        f = rng.uniform(0.35, 0.9)
+        small = Image.fromarray(canvas).resize((max(8, int(w * f)), max(8, int(h * f))),
+                                               [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS, Image.BOX][rng.integers(4)])
+        canvas = np.asarray(small.resize((w, h), [Image.BILINEAR, Image.BICUBIC, Image.LANCZOS][rng.integers(3)]))
+    if rng.random() < 0.7:
+        buf = io.BytesIO()
+        Image.fromarray(canvas).save(buf, "JPEG", quality=int(rng.integers(60, 96)))
+        canvas = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    iod = np.linalg.norm(lm[42:48].mean(0) - lm[36:42].mean(0))
+    lm = lm + rng.normal(0, 0.015 * iod, lm.shape)
+    return canvas, lm
+
+
+def finish(crop, rng):
+    im = Image.fromarray(crop)
+    if rng.random() < 0.5:
+        im = im.transpose(Image.FLIP_LEFT_RIGHT)
+    if rng.random() < 0.4:
+        im = ImageEnhance.Brightness(im).enhance(rng.uniform(0.85, 1.15))
+        im = ImageEnhance.Contrast(im).enhance(rng.uniform(0.85, 1.15))
+        im = ImageEnhance.Color(im).enhance(rng.uniform(0.8, 1.2))
+    r = rng.random()
+    if r < 0.1:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+    elif r < 0.2:
+        im = im.filter(ImageFilter.UnsharpMask(rng.uniform(0.8, 2), int(rng.integers(30, 120)), 0))
+    a = np.asarray(im)
+    if rng.random() < 0.1:
+        a = np.clip(a.astype(np.float32) + rng.normal(0, rng.uniform(1, 4), a.shape), 0, 255).astype(np.uint8)
+    return a
+
+
+class TrainSet(torch.utils.data.Dataset):
+    """specs: (kind, index, edited, type) with kind image | self-blend | retouch; type -1 = none."""
+
+    def __init__(self, specs, images, lms, donors, bg_pool, size, seed):
+        self.specs, self.images, self.lms, self.donors = specs, images, lms, donors
+        self.bg_pool, self.size, self.seed = bg_pool, size, seed
+
+    def __len__(self):
+        return len(self.specs)
+
+    def __getitem__(self, i):
+        kind, idx, y_edit, y_type = self.specs[i]
+        rng = np.random.default_rng([self.seed, i])
+        img, lm = self.images[idx], self.lms[idx]
+        if kind == "self-blend":
+            img, _ = edits.self_blend(img, lm, rng)
+        elif kind == "retouch":
+            d = self.donors[int(rng.integers(len(self.donors)))]
+            img, _, _ = edits.retouch(img, lm, rng, donor=self.images[d], donor_lm=self.lms[d])
+        if lm is None:
+            crop = served.whole_image(img, self.size)
+        else:
+            canvas, lm2 = frame(img, lm, rng, self.images, self.bg_pool)
+            crop = served.served_crop(canvas, lm2)[0]
+        crop = finish(crop, rng)
+        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type
+
+
+def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share):
+    """Half edited, half real. An edit synthesised from a real is paired with that same real in the
+    batch, so both sides of the label show the same person, camera and background."""
+    specs = []
+    fake_names = list(pools_fake)
+    real_names = list(pools_real)
+    kinds = [k for k, v in synth_share.items() if v > 0]
+    p_synth = sum(synth_share.values()) if len(synth_pool) else 0.0
+    while len(specs) < n:
+        if rng.random() < p_synth:
+            k = kinds[int(rng.choice(len(kinds), p=np.array([synth_share[x] for x in kinds]) / p_synth))]
+            pool = synth_pool[real_names[int(rng.integers(len(real_names)))]]
+            if len(pool) == 0:
+                continue
+            j = int(pool[int(rng.integers(len(pool)))])
+            specs.append((k, j, 1, 0 if k == "self-blend" else 1))
+            specs.append(("image", j, 0, -1))
+        else:
+            s = fake_names[int(rng.integers(len(fake_names)))]
+            j = int(pools_fake[s][int(rng.integers(len(pools_fake[s])))])
+            specs.append(("image", j, 1, 1 if s in RETOUCHED_SOURCES else 0))
+            r = real_names[int(rng.integers(len(real_names)))]
+            specs.append(("image", int(pools_real[r][int(rng.integers(len(pools_real[r])))]), 0, -1))
+    return specs[:n]
+
+
+# ---------------------------------------------------------------- model
+class ForensicNet(nn.Module):
+    """face-api ResNet backbone; the 128-channel stage (14x14 at 240 px) joined with the upsampled
+    256-channel stage, a 3x3 fusion conv, and two 1x1 heads giving per-cell logits (the heatmap).
+    An image's logits are the mean of its cells' logits."""
+
+    def __init__(self, backbone):
+        super().__init__()
+        self.b = backbone
+        self.fuse = nn.Sequential(nn.Conv2d(384, 128, 3, padding=1), nn.ReLU())
+        self.drop = nn.Dropout2d(0.1)
+        self.edit_head = nn.Conv2d(128, 2, 1)
+        self.type_head = nn.Conv2d(128, 2, 1)
+
+    def maps(self, x):
+        b = self.b
+        x = b.conv32_down(x)
+        x = F.max_pool2d(x, 3, 2)
+        for n in b.stages[0][1:] + b.stages[1] + b.stages[2]:
+            x = getattr(b, n)(x)
+        f3 = x
+        for n in b.stages[3]:
+            x = getattr(b, n)(x)
+        up = F.interpolate(x, size=f3.shape[2:], mode="nearest")
+        return self.fuse(torch.cat([f3, up], 1))
+
+    def forward(self, x):
+        f = self.drop(self.maps(x))
+        ce, ct = self.edit_head(f), self.type_head(f)
+        return ce.mean((2, 3)), ct.mean((2, 3)), ce, ct
+
+
+class Export(nn.Module):
+    """One head of the network as an ONNX model: outputs logits [N,2] and cam [N,2,h,w]."""
+
+    def __init__(self, net, head):
+        super().__init__()
+        self.net, self.head = net, head
+
+    def forward(self, x):
+        cam = getattr(self.net, self.head)(self.net.maps(x))
+        return cam.mean((2, 3)), cam
+
+
+# ---------------------------------------------------------------- metrics and calibration
 def roc_auc(y, s):
     y = np.asarray(y).astype(int)
     s = np.asarray(s, np.float64)
-    pos, neg = s[y == 1], s[y == 0]
-    if len(pos) == 0 or len(neg) == 0:
+    n1, n0 = (y == 1).sum(), (y == 0).sum()
+    if n1 == 0 or n0 == 0:
         return None
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    allv = np.concatenate([pos, neg])[order]
-    ranks = np.empty(len(allv))
-    # average ranks for ties
+    order = np.argsort(s, kind="mergesort")
+    ss = s[order]
+    ranks = np.empty(len(s))
     i = 0
-    r = np.arange(1, len(allv) + 1, dtype=np.float64)
-    while i < len(allv):
+    while i < len(s):
         j = i
-        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
+        while j + 1 < len(s) and ss[j + 1] == ss[i]:
             j += 1
-        r[i:j + 1] = (i + j + 2) / 2.0
+        ranks[order[i:j + 1]] = (i + j + 2) / 2.0
         i = j + 1
-    ranks[order] = r
-    rp = ranks[: len(pos)].sum()
-    return float((rp - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def youden_threshold(y, s):
-    y, s = np.asarray(y), np.asarray(s)
-    best, bt = -1, 0.5
-    for t in np.unique(np.round(s, 4)):
-        tpr = (s[y == 1] >= t).mean()
-        tnr = (s[y == 0] < t).mean()
-        if tpr + tnr - 1 > best:
-            best, bt = tpr + tnr - 1, float(t)
-    return bt
+def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92):
+    """Threshold: Youden's J, raised if needed until the false-positive rate of every real source in
+    validation is <= max_fpr (or, when that would cost more than half the recall, the pooled one).
+    Band: the narrowest interval around the threshold that lifts accuracy on the decided validation
+    answers to target_acc, holding at most max_uncertain of them."""
+    y, s, src = np.asarray(y), np.asarray(s), np.asarray(src)
+    grid = np.unique(np.round(s, 4))
+    j = [((s[y == 1] >= t).mean() + (s[y == 0] < t).mean() - 1, t) for t in grid]
+    t_you = float(max(j)[1])
+    real_srcs = sorted(set(src[y == 0]))
 
+    def max_src_fpr(t):
+        return max((s[(y == 0) & (src == r)] >= t).mean() for r in real_srcs)
 
-def uncertain_band(y, s, t, target_acc=0.8, max_frac=0.3):
-    """Largest [lo,hi] around t (grid 0.01) whose val samples have accuracy < target_acc and that
-    holds at most max_frac of val samples. Falls back to [t-0.05, t+0.05]."""
-    y, s = np.asarray(y), np.asarray(s)
-    pred = (s >= t).astype(int)
+    t = t_you
+    rule = "youden"
+    cand = [g for g in grid if g >= t_you and max_src_fpr(g) <= max_fpr]
+    if cand and (s[y == 1] >= cand[0]).mean() >= 0.5 * (s[y == 1] >= t_you).mean():
+        t, rule = float(cand[0]), "max per-source FPR <= 5%"
+    elif (s[y == 0] >= t_you).mean() > max_fpr:
+        t = float(np.quantile(s[y == 0], 1 - max_fpr))
+        rule = "pooled FPR <= 5%"
     best = None
-    for lo in np.arange(0.0, t + 1e-9, 0.01):
-        for hi in np.arange(t, 1.0 + 1e-9, 0.01):
-            m = (s >= lo) & (s <= hi)
-            n = m.sum()
-            if n < 10 or n > max_frac * len(s):
-                continue
-            acc = (pred[m] == y[m]).mean()
-            if acc < target_acc and (best is None or n > best[2]):
-                best = (float(lo), float(hi), int(n), float(acc))
-    if best is None:
-        return [max(0.0, t - 0.05), min(1.0, t + 0.05)], None
-    return [round(best[0], 3), round(best[1], 3)], {"n_val_in_band": best[2], "val_acc_in_band": round(best[3], 4)}
+    for w in np.arange(0.0, 0.5, 0.005):
+        lo, hi = max(0.0, t - w), min(1.0, t + w)
+        unc = (s >= lo) & (s <= hi)
+        if unc.mean() > max_uncertain:
+            break
+        dec = ~unc
+        acc = float(((s[dec] >= t) == y[dec]).mean()) if dec.any() else 1.0
+        best = (lo, hi, float(unc.mean()), acc)
+        if acc >= target_acc:
+            break
+    lo, hi, frac, acc = best
+    return {"threshold": round(t, 4), "threshold_rule": rule, "youden_threshold": round(t_you, 4),
+            "uncertain_band": [round(lo, 4), round(hi, 4)],
+            "val_uncertain_share": round(frac, 4), "val_accuracy_decided": round(acc, 4)}
 
 
 @torch.no_grad()
-def predict(model, images, idxs, size, bs=64):
-    model.eval()
-    out = []
-    for i in range(0, len(idxs), bs):
-        x = torch.stack([D.to_tensor(images[j], size, MEAN, STD) for j in idxs[i:i + bs]])
-        logits, _ = model(x)
-        out.append(F.softmax(logits, 1)[:, 1].numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+def predict(net, crops, bs=64):
+    net.eval()
+    pe, pt, ce = [], [], []
+    for i in range(0, len(crops), bs):
+        x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
+        le, lt, cam_e, _ = net(x)
+        pe.append(F.softmax(le, 1)[:, 1].numpy())
+        pt.append(F.softmax(lt, 1)[:, 1].numpy())
+        ce.append((cam_e[:, 1] - cam_e[:, 0]).numpy())
+    if not pe:
+        return np.zeros(0), np.zeros(0), np.zeros((0, 1, 1))
+    return np.concatenate(pe), np.concatenate(pt), np.concatenate(ce)
 
 
-# ---------------------------------------------------------------- training loop
-def train_model(model, pools, class_sources, images, synth, val_idx, val_y, args, tag, epochs, n_per_epoch, lr,
-                on_best=None):
-    head = [p for n, p in model.named_parameters() if n.startswith("fc.")]
-    stem = [p for n, p in model.named_parameters() if n.startswith("conv32")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("fc.") and not n.startswith("conv32")]
-    opt = torch.optim.AdamW([
-        {"params": stem, "lr": lr * 0.3}, {"params": rest, "lr": lr}, {"params": head, "lr": lr * 5},
-    ], weight_decay=1e-4)
-    base = [g["lr"] for g in opt.param_groups]
-    steps_per_epoch = max(1, n_per_epoch // args.bs)
-    total = epochs * steps_per_epoch
-    warm = max(1, min(100, total // 10))
-    best, best_state, hist = -1.0, None, []
-    step = 0
-    t0 = time.time()
-    for ep in range(epochs):
-        rng = np.random.default_rng([args.seed, ep, zlib.crc32(tag.encode()) % 10007])
-        specs = D.make_specs(pools, class_sources, steps_per_epoch * args.bs, rng)
-        ds = D.SpecDataset(specs, images, synth, args.size, MEAN, STD, seed=args.seed * 1000 + ep)
-        dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers,
-                                         persistent_workers=False)
-        model.train()
-        tl, tc, tn = 0.0, 0, 0
-        for bi, (x, y) in enumerate(dl):
-            f = min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, step / total)))
-            for g, b in zip(opt.param_groups, base):
-                g["lr"] = b * f
-            logits, _ = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            step += 1
-            tl += loss.item() * len(y)
-            tc += (logits.argmax(1) == y).sum().item()
-            tn += len(y)
-            if (bi + 1) % 20 == 0 or bi + 1 == steps_per_epoch:
-                el = time.time() - t0
-                log(f"[{tag}] ep {ep + 1}/{epochs} step {bi + 1}/{steps_per_epoch} loss {tl / tn:.4f} "
-                    f"acc {tc / tn:.3f} elapsed {el / 60:.1f}m eta {el / step * (total - step) / 60:.1f}m")
-        s = predict(model, images, val_idx, args.size)
-        auc = roc_auc(val_y, s) if len(val_idx) else 0.0
-        auc = auc if auc is not None else 0.0
-        acc = float(((s >= 0.5) == np.asarray(val_y)).mean()) if len(val_idx) else 0.0
-        hist.append({"epoch": ep + 1, "train_loss": tl / tn, "train_acc": tc / tn, "val_auc": auc, "val_acc": acc})
-        log(f"[{tag}] epoch {ep + 1} val auc {auc:.4f} acc@0.5 {acc:.4f}")
-        if auc >= best:
-            best = auc
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            BEST_VAL[tag] = s
-            if on_best is not None and ep + 1 < epochs:  # checkpoint export; final export done by caller
-                on_best(model, hist, time.time() - t0)
-                model.train()
-    model.load_state_dict(best_state)
-    return model, hist, time.time() - t0
+# ---------------------------------------------------------------- paired synthetic test set
+def build_paired_test(rows, images, lms, test_real, out_dir, n, seed):
+    """Each test real beside its own self-blend and retouch, with the edit mask (written as PNG).
+    From test-split identities only; never used in training or calibration."""
+    rng = np.random.default_rng(seed)
+    pick = [i for i in test_real if lms[i] is not None]
+    rng.shuffle(pick)
+    pick = sorted(pick[:n])
+    os.makedirs(out_dir, exist_ok=True)
+    man = []
+    for i in pick:
+        r = rows[i]
+        stem = f"{r['source']}/{os.path.splitext(os.path.basename(r['file']))[0]}"
+        rr = np.random.default_rng([seed, i])
+        sb, sbm = edits.self_blend(images[i], lms[i], rr)
+        d = pick[int(rr.integers(len(pick)))]
+        rt, rtm, ops = edits.retouch(images[i], lms[i], rr, donor=images[d], donor_lm=lms[d])
+        for kind, im, m, note in (("real", images[i], None, ""), ("self-blend", sb, sbm, ""), ("retouch", rt, rtm, "+".join(ops))):
+            p = os.path.join(out_dir, kind, stem + ".png")
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            Image.fromarray(im).save(p)
+            mp = ""
+            if m is not None:
+                mp = os.path.join("masks", kind, stem + ".png")
+                os.makedirs(os.path.dirname(os.path.join(out_dir, mp)), exist_ok=True)
+                Image.fromarray((m * 255).astype(np.uint8)).save(os.path.join(out_dir, mp))
+            man.append({"file": os.path.join(kind, stem + ".png"), "label": "real" if kind == "real" else
+                        ("deepfake" if kind == "self-blend" else "retouched"), "source": f"paired-{kind}",
+                        "pair": stem, "mask": mp, "ops": note, "origin_source": r["source"]})
+    with open(os.path.join(out_dir, "manifest.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(man[0]))
+        w.writeheader()
+        w.writerows(man)
+    return man
 
 
 # ---------------------------------------------------------------- export
-def export_onnx(model, path, size):
-    model.eval()
-    w = ExportWrapper(model).eval()
-    x = torch.randn(2, 3, size, size)
-    with torch.no_grad():
-        l1, _ = model(x)
-        l2, cam = w(x)
-    assert torch.allclose(l1, l2, atol=1e-4), (l1, l2)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    torch.onnx.export(w, x, path, opset_version=17, input_names=["input"], output_names=["logits", "cam"],
-                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}, "cam": {0: "N"}}, do_constant_folding=True)
-    import onnx
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
-    # Reference outputs for the parity test in Node (test/models/parity.test.ts): a closed-form input
-    # both sides can build without sharing a random generator, x[i] = sin(0.00731 i + 0.5) over the
-    # flattened [2,3,H,W] tensor (double precision, stored as float32).
-    n = 2 * 3 * size * size
-    xr = torch.from_numpy(np.sin(0.00731 * np.arange(n, dtype=np.float64) + 0.5).astype(np.float32)).reshape(2, 3, size, size)
-    with torch.no_grad():
-        lr_, cr_ = w(xr)
-    ref = {"input": "x[i] = sin(0.00731*i + 0.5), flattened [2,3,H,W], float32", "batch": 2,
-           "logits": lr_.flatten().tolist(), "cam": cr_.flatten().tolist(), "cam_shape": list(cr_.shape)}
-    return list(cam.shape[2:]), ref
-
-
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -203,29 +428,35 @@ def sha256(path):
     return h.hexdigest()
 
 
-def write_model_json(outdir, name, desc, size, cam_hw, labels, thr, band, band_info, training, metrics):
+def export(net, name, head, out_dir, size, labels, calib, description, training, metrics):
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "model.onnx")
+    w = Export(net, head).eval()
+    x = torch.randn(2, 3, size, size)
+    torch.onnx.export(w, x, path, opset_version=17, input_names=["input"], output_names=["logits", "cam"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}, "cam": {0: "N"}}, do_constant_folding=True)
+    import onnx
+    onnx.checker.check_model(onnx.load(path))
+    n = 2 * 3 * size * size
+    xr = torch.from_numpy(np.sin(0.00731 * np.arange(n, dtype=np.float64) + 0.5).astype(np.float32)).reshape(2, 3, size, size)
+    with torch.no_grad():
+        lr_, cr_ = w(xr)
     mj = {
-        "name": name, "version": VERSION, "description": desc, "file": "model.onnx",
-        "sha256": sha256(os.path.join(outdir, "model.onnx")),
+        "name": name, "version": "unreleased", "description": description, "file": "model.onnx", "sha256": sha256(path),
         "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 3, size, size]}],
         "outputs": [{"name": "logits", "datatype": "FP32", "shape": [-1, 2]},
-                    {"name": "cam", "datatype": "FP32", "shape": [-1, 2, cam_hw[0], cam_hw[1]]}],
-        "preprocessing": {"width": size, "height": size, "resize": "bilinear", "channel_order": "RGB",
-                          "layout": "NCHW", "scale": 1 / 255.0, "mean": [round(m, 6) for m in MEAN], "std": STD},
+                    {"name": "cam", "datatype": "FP32", "shape": [-1, 2, int(cr_.shape[2]), int(cr_.shape[3])]}],
+        "preprocessing": {"width": size, "height": size, "resize": "bilinear", "channel_order": "RGB", "layout": "NCHW",
+                          "scale": 1 / 255.0, "mean": [round(m, 6) for m in MEAN], "std": STD,
+                          "face_crop": served.FACE_CROP},
         "labels": labels, "positive_label": labels[1], "score": "softmax(logits)[1]",
-        "threshold": round(float(thr), 4), "uncertain_band": band,
-        "uncertain_band_rule": "largest score interval [lo,hi] containing the threshold (0.01 grid) whose "
-                               "validation samples have accuracy < 0.80 and that holds <= 30% of validation "
-                               "samples; fallback threshold +/- 0.05",
-        "uncertain_band_val": band_info,
-        "cam": "cam[n,k,i,j] = sum_c W[k,c]*F[n,c,i,j] + b[k] (per-location logit) with F the final conv "
-               "features (before global average pooling) and W,b the linear layer; logits[n,k] = mean_ij cam[n,k,i,j]",
+        "threshold": calib["threshold"], "uncertain_band": calib["uncertain_band"], "calibration": calib,
+        "cam": "cam[n,k,i,j]: per-cell logits of the 14x14 map; logits[n,k] = mean_ij cam[n,k,i,j]",
         "training": training, "metrics": metrics,
+        "parity": {"input": "x[i] = sin(0.00731*i + 0.5), flattened [2,3,H,W], float32", "batch": 2,
+                   "logits": lr_.flatten().tolist(), "cam": cr_.flatten().tolist(), "cam_shape": list(cr_.shape)},
     }
-    parity = training.pop("reference_outputs", None)
-    if parity:
-        mj["parity"] = parity
-    with open(os.path.join(outdir, "model.json"), "w") as f:
+    with open(os.path.join(out_dir, "model.json"), "w") as f:
         json.dump(mj, f, indent=2)
     return mj
 
@@ -233,271 +464,235 @@ def write_model_json(outdir, name, desc, size, cam_hw, labels, thr, band, band_i
 # ---------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--all", action="store_true")
+    ap.add_argument("--run", default=None)
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--out", default=None, help="output models dir (default <repo>/models)")
-    ap.add_argument("--no-loso", action="store_true")
-    ap.add_argument("--only", choices=["detector", "classifier", "loso"], default=None)
+    ap.add_argument("--out", default=None, help="smoke: export directory")
+    ap.add_argument("--loso", choices=LOSO_CHOICES, default=None)
+    ap.add_argument("--landmarks", default=os.path.join(REPO, ".cache", "landmarks.jsonl"))
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--size", type=int, default=192)
     ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--samples", type=int, default=2400, help="samples per epoch")
+    ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--det-epochs", type=int, default=12)
-    ap.add_argument("--det-samples", type=int, default=5000)
-    ap.add_argument("--cls-epochs", type=int, default=5)
-    ap.add_argument("--cls-samples", type=int, default=3000)
-    ap.add_argument("--loso-epochs", type=int, default=5)
-    ap.add_argument("--loso-samples", type=int, default=4000)
-    ap.add_argument("--n-synth", type=int, default=1200)
-    ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--no-pretrained", action="store_true")
-    ap.add_argument("--run", default=None)
+    ap.add_argument("--paired-test", type=int, default=400, help="test reals in the paired synthetic test set")
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (checkpoint kept)")
     args = ap.parse_args()
-    if not (args.all or args.smoke or args.only):
-        ap.error("use --all, --smoke or --only")
-
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    size = served.FACE_CROP["size"]
     if args.smoke:
-        args.det_epochs = args.cls_epochs = 1
-        args.det_samples = args.cls_samples = 64
-        args.n_synth = 8
-        args.no_loso = True
-        args.workers = 0
-    out_root = os.path.abspath(args.out) if args.out else os.path.join(REPO, "models")
-    run = args.run or (("smoke-" if args.smoke else "full-") + time.strftime("%Y%m%d-%H%M%S"))
-    run_dir = os.path.join(HERE, "runs", run)
+        args.epochs, args.samples, args.workers, args.paired_test, args.bs = 1, 32, 0, 4, 8
+    run = args.run or (("smoke-" if args.smoke else "run-") + time.strftime("%Y%m%d-%H%M%S"))
+    run_dir = args.out if args.smoke and args.out else os.path.join(HERE, "runs", run)
     os.makedirs(run_dir, exist_ok=True)
     global LOGF
     LOGF = open(os.path.join(run_dir, "train.log"), "a")
     log("args", vars(args))
     T0 = time.time()
 
-    rows = D.read_manifest()
-    split = D.group_split(rows, seed=args.seed)
-    if not args.smoke:
-        D.write_split(rows, split, os.path.join(HERE, "splits", "faces-v1-split.csv"))
-    if args.smoke:  # a handful per source: 4 per source
+    rows = read_rows(args.seed)
+    lm_map = read_landmarks(args.landmarks) if os.path.exists(args.landmarks) else {}
+    if not lm_map:
+        log(f"WARNING: no landmarks at {args.landmarks} (run training/models/landmarks.mjs): whole images only")
+    if args.smoke:
         sel, cnt = [], {}
         for r in rows:
-            k = (r["source"], split[r["file"]] if split[r["file"]] != "val" else "test")
-            if cnt.get(k, 0) < (3 if k[1] == "train" else 1):
+            k = (r["source"], r["split"])
+            if r["key"] in lm_map and cnt.get(k, 0) < 2:
                 cnt[k] = cnt.get(k, 0) + 1
                 sel.append(r)
         rows = sel
-        for r in rows:
-            if split[r["file"]] == "val":
-                split[r["file"]] = "test"
-        # give val a copy of the test images so calibration code runs
-    log(f"{len(rows)} images; split counts:",
-        {s: sum(1 for r in rows if split[r['file']] == s) for s in ("train", "val", "test")})
-    images = D.load_images(rows, log=log)
+    split_path = os.path.join(HERE, "splits", "faces-v1v2-split.csv")
+    if not args.smoke:
+        os.makedirs(os.path.dirname(split_path), exist_ok=True)
+        with open(split_path, "w") as f:
+            f.write("dataset,file,split\n")
+            for r in rows:
+                f.write(f"{r['dataset']},{r['file']},{r['split']}\n")
+    log(f"{len(rows)} images; split:", {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")},
+        f"landmarks for {sum(r['key'] in lm_map for r in rows)}")
+    images = load_images(rows)
+    lms = [lm_map.get(r["key"]) for r in rows]
     src = np.array([r["source"] for r in rows])
     lab = np.array([r["label"] for r in rows])
-    sp = np.array([split[r["file"]] for r in rows])
-    if args.smoke:
-        sp_val = sp == "test"
+    sp = np.array([r["split"] for r in rows])
+    has_lm = np.array([l is not None for l in lms])
+    held = FAKE_POOLS.get(args.loso, []) if args.loso else []
+
+    def idx(c):
+        return np.nonzero(c)[0]
+    tr = sp == "train"
+    pools_real = {k: idx(tr & np.isin(src, v)) for k, v in REAL_POOLS.items()}
+    pools_fake = {k: idx(tr & np.isin(src, v)) for k, v in FAKE_POOLS.items() if k != args.loso}
+    pools_real = {k: v for k, v in pools_real.items() if len(v)}
+    pools_fake = {k: v for k, v in pools_fake.items() if len(v)}
+    synth_pool = {k: v[has_lm[v]] for k, v in pools_real.items()}
+    donors = idx(tr & (lab == "real") & has_lm)
+    bg_pool = idx(tr)
+
+    val = idx((sp == ("test" if args.smoke else "val")) & ~np.isin(src, held))
+    val_y = (lab[val] != "real").astype(int)
+    log("preparing served crops for validation/test ...")
+    crops = {i: served_input(images[i], lms[i], size) for i in idx((sp != "train") | np.isin(src, held))}
+
+    backbone, pre = build_model(True, log=log)
+    net = ForensicNet(backbone)
+    head = [p for n, p in net.named_parameters() if not n.startswith("b.")]
+    stem = [p for n, p in net.named_parameters() if n.startswith("b.conv32")]
+    rest = [p for n, p in net.named_parameters() if n.startswith("b.") and not n.startswith("b.conv32")]
+    opt = torch.optim.AdamW([{"params": stem, "lr": args.lr * 0.5}, {"params": rest, "lr": args.lr},
+                             {"params": head, "lr": args.lr * 3}], weight_decay=1e-4)
+    base = [g["lr"] for g in opt.param_groups]
+    steps_per_epoch = max(1, args.samples // args.bs)
+    total = args.epochs * steps_per_epoch
+    warm = max(1, min(80, total // 10))
+    ck_path = os.path.join(run_dir, "checkpoint.pt")
+    start_ep, step, hist, best, best_state = 0, 0, [], -1.0, None
+    if os.path.exists(ck_path) and not args.smoke:
+        ck = torch.load(ck_path)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        start_ep, step, hist, best, best_state = ck["epoch"], ck["step"], ck["hist"], ck["best"], ck["best_state"]
+        log(f"resumed from {ck_path} at epoch {start_ep}")
+    type_w = torch.tensor([0.5 / 0.68, 0.5 / 0.32])
+    t_train = time.time() - sum(h.get("seconds", 0) for h in hist)
+    for ep in range(start_ep, args.epochs):
+        if args.max_minutes and (time.time() - T0) / 60 > args.max_minutes:
+            log(f"stopping: --max-minutes {args.max_minutes} reached after {ep} epochs")
+            break
+        te0 = time.time()
+        rng = np.random.default_rng([args.seed, ep, zlib.crc32((args.loso or "main").encode())])
+        specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, SYNTH_SHARE)
+        ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep)
+        dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers)
+        net.train()
+        tl = tc = tn = 0.0
+        for bi, (x, ye, yt) in enumerate(dl):
+            f = min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, step / total)))
+            for g, b in zip(opt.param_groups, base):
+                g["lr"] = b * f
+            le, lt, _, _ = net(x)
+            loss = F.cross_entropy(le, ye, label_smoothing=0.05)
+            if (yt >= 0).any():
+                loss = loss + 0.5 * F.cross_entropy(lt, yt, weight=type_w, ignore_index=-1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            tl += loss.item() * len(ye)
+            tc += (le.argmax(1) == ye).sum().item()
+            tn += len(ye)
+            if (bi + 1) % 25 == 0 or bi + 1 == steps_per_epoch:
+                el = time.time() - t_train
+                log(f"ep {ep + 1}/{args.epochs} step {bi + 1}/{steps_per_epoch} loss {tl / tn:.4f} acc {tc / tn:.3f} "
+                    f"elapsed {el / 60:.1f}m eta {el / step * (total - step) / 60:.1f}m")
+        vs, _, _ = predict(net, [crops[i] for i in val])
+        auc = roc_auc(val_y, vs) or 0.0
+        per = {}
+        for s in sorted(set(src[val])):
+            if lab[val][src[val] == s][0] != "real":
+                per[s] = round(roc_auc(np.r_[np.zeros((val_y == 0).sum()), np.ones((src[val] == s).sum())],
+                                       np.r_[vs[val_y == 0], vs[src[val] == s]]), 4)
+        hist.append({"epoch": ep + 1, "train_loss": tl / tn, "train_acc": tc / tn, "val_auc": auc,
+                     "val_auc_per_fake_source": per, "seconds": time.time() - te0})
+        log(f"epoch {ep + 1} val auc {auc:.4f} per source {per}")
+        if auc >= best:
+            best = auc
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if not args.smoke:
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "epoch": ep + 1, "step": step, "hist": hist,
+                        "best": best, "best_state": best_state}, ck_path + ".tmp")
+            os.replace(ck_path + ".tmp", ck_path)
+    train_minutes = (time.time() - t_train) / 60
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+
+    # ------------------------------------------------ calibration (validation) and test figures
+    vs, vt, _ = predict(net, [crops[i] for i in val])
+    calib_det = calibrate(val_y, vs, src[val])
+    flagged = (val_y == 1) & (vs >= calib_det["threshold"])
+    vy_type = np.isin(src[val], list(RETOUCHED_SOURCES)).astype(int)
+    if flagged.sum() >= 2 and len(set(vy_type[flagged])) == 2:
+        m = flagged
+        grid = np.unique(np.round(vt[m], 4))
+        tt = max(((vt[m][vy_type[m] == 1] >= t).mean() + (vt[m][vy_type[m] == 0] < t).mean(), t) for t in grid)[1]
     else:
-        sp_val = sp == "val"
+        tt = 0.5
+    calib_cls = {"threshold": round(float(tt), 4), "threshold_rule": "youden on validation faces the detector flags",
+                 "uncertain_band": [round(float(tt), 4), round(float(tt), 4)]}
+    log("calibration detector", calib_det, "classifier", calib_cls)
 
-    def idx(cond):
-        return np.nonzero(cond)[0]
+    test = idx((sp == "test") & ~np.isin(src, held))
+    ts, tt_, _ = predict(net, [crops[i] for i in test])
+    ty = (lab[test] != "real").astype(int)
+    thr = calib_det["threshold"]
+    metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
+               "auc": roc_auc(ty, ts), "accuracy": float(((ts >= thr) == ty).mean()), "per_source": {}}
+    real_s = ts[ty == 0]
+    for s in sorted(set(src[test])):
+        m = src[test] == s
+        e = {"n": int(m.sum()), "label": str(lab[test][m][0])}
+        if e["label"] == "real":
+            e["fpr"] = float((ts[m] >= thr).mean())
+        else:
+            e["recall"] = float((ts[m] >= thr).mean())
+            e["auc_vs_test_reals"] = roc_auc(np.r_[np.zeros(len(real_s)), np.ones(m.sum())], np.r_[real_s, ts[m]])
+        metrics["per_source"][s] = e
+    if held:
+        hs = idx(np.isin(src, held))
+        hsc, _, _ = predict(net, [crops[i] for i in hs])
+        hm = sp[hs] == "test"
+        metrics["loso"] = {"held_out": args.loso,
+                           "auc_test_split": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(hm.sum())], np.r_[real_s, hsc[hm]]),
+                           "auc_all_images": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(len(hs))], np.r_[real_s, hsc]),
+                           "n_held_out_all": int(len(hs))}
+    log("TEST", json.dumps({k: v for k, v in metrics.items() if k != "per_source"}))
+    for s, e in metrics["per_source"].items():
+        log(f"   {s:20s} {json.dumps(e)}")
 
-    # synth retouch pool from TRAIN reals only
-    t = time.time()
-    rng = np.random.default_rng(args.seed + 7)
-    train_real = idx((sp == "train") & (lab == "real"))
-    synth = np.zeros((args.n_synth, 256, 256, 3), np.uint8)
-    synth_ops = []
-    for i in range(args.n_synth):
-        a = train_real[rng.integers(len(train_real))]
-        d = train_real[rng.integers(len(train_real))]
-        synth[i], ops = retouch_synth.synthesize(images[a], rng, donor=images[d])
-        synth_ops.append(ops)
-        if (i + 1) % 200 == 0:
-            log(f"  synthesised {i + 1}/{args.n_synth} retouched images")
-    log(f"synth pool {args.n_synth} in {time.time() - t:.0f}s")
+    # ------------------------------------------------ paired synthetic test set (PyTorch figures; the eval redoes them through serving)
+    if not args.loso:
+        test_real = idx((sp == "test") & (lab == "real"))
+        pdir = os.path.join(run_dir, "paired-test")
+        man = build_paired_test(rows, images, lms, test_real, pdir, args.paired_test, args.seed + 99)
+        pim = [np.asarray(Image.open(os.path.join(pdir, r["file"])).convert("RGB")) for r in man]
+        plm = [lms[next(i for i in test_real if f"{rows[i]['source']}/{os.path.splitext(os.path.basename(rows[i]['file']))[0]}" == r["pair"])] for r in man]
+        ps, _, pc = predict(net, [served_input(a, b, size) for a, b in zip(pim, plm)])
+        kinds = np.array([r["source"] for r in man])
+        pr = ps[kinds == "paired-real"]
+        metrics["paired"] = {k: roc_auc(np.r_[np.zeros(len(pr)), np.ones((kinds == f"paired-{k}").sum())],
+                                        np.r_[pr, ps[kinds == f"paired-{k}"]]) for k in ("self-blend", "retouch")}
+        log("PAIRED (PyTorch)", metrics["paired"])
 
-    def pools_for(exclude=()):
-        p = {s: idx((sp == "train") & (src == s)) for s in set(src) if s not in exclude}
-        p[D.SYNTH] = np.arange(args.n_synth)
-        return p
-
-    training_common = {"dataset": "faces-v1", "seed": args.seed,
-                       "input": f"{args.size}x{args.size} RGB, (x/255 - mean)/std",
-                       "framing": f"whole 256x256 dataset image resized to {args.size}x{args.size}",
-                       "split": "group-disjoint 70/15/15 by crc32(seed:group); training/models/splits/faces-v1-split.csv",
-                       "backbone": "face-api.js face_recognition_model (dlib-style ResNet-34, MIT) truncated after conv256_2",
-                       "pretrained": None, "n_synth_retouch": args.n_synth,
-                       "augmentation": AUG_DESC,
-                       "sampling": "class-balanced, then uniform over sources within class"}
-    results = {}
-    stats_path = os.path.join(run_dir, "metrics.json")
-
-    def save_results():
-        with open(stats_path, "w") as f:
-            json.dump(results, f, indent=2)
-
-    test_real = idx((sp == "test") & (lab == "real"))
-    det_classes = [D.REAL_SOURCES, D.DEEPFAKE_SOURCES + D.RETOUCH_SOURCES + [D.SYNTH]]
-
-    # ------------------------------------------------ detector
-    if args.all or args.smoke or args.only == "detector":
-        val_idx = idx(sp_val)
-        val_y = (lab[val_idx] != "real").astype(int)
-        model, pre = build_model(not args.no_pretrained, log=log)
-        def finish_detector(model, hist, ttime):
-            torch.save(model.state_dict(), os.path.join(run_dir, "detector.pt"))
-            vs = BEST_VAL["detector"]
-            thr = youden_threshold(val_y, vs)
-            band, binfo = uncertain_band(val_y, vs, thr)
-            te = idx(sp == "test")
-            ts = predict(model, images, te, args.size)
-            ty = (lab[te] != "real").astype(int)
-            m = {"split": "test", "n": int(len(te)), "auc": roc_auc(ty, ts),
-                 "accuracy": float(((ts >= thr) == ty).mean()), "accuracy_at_0.5": float(((ts >= 0.5) == ty).mean()),
-                 "val_auc": roc_auc(val_y, vs), "threshold": thr}
-            real_s = ts[lab[te] == "real"]
-            per = {}
-            for s in sorted(set(src[te])):
-                mm = src[te] == s
-                e = {"n": int(mm.sum()), "label": str(lab[te][mm][0]), "mean_score": float(ts[mm].mean()),
-                     "accuracy": float(((ts[mm] >= thr) == ty[mm]).mean())}
-                if lab[te][mm][0] != "real":
-                    e["auc_vs_all_test_reals"] = roc_auc(np.r_[np.zeros(len(real_s)), np.ones(mm.sum())],
-                                                         np.r_[real_s, ts[mm]])
-                else:
-                    e["fpr"] = float((ts[mm] >= thr).mean())
-                per[s] = e
-            m["per_source"] = per
-            m["real_vs_retouched_auc"] = per.get("ciplab-photoshop", {}).get("auc_vs_all_test_reals")
-            m["real_vs_deepfake_auc"] = roc_auc(np.r_[np.zeros(len(real_s)), np.ones((lab[te] == "deepfake").sum())],
-                                                np.r_[real_s, ts[lab[te] == "deepfake"]])
-            # sharp reals
-            sharp_src = ["ciplab-real", "celebahq", "ffhq"]
-            sm = np.isin(src[te], sharp_src)
-            if sm.sum() >= 4:
-                lv = np.array([D.laplacian_var(images[j]) for j in te[sm]])
-                q = np.quantile(lv, 0.75)
-                top = lv >= q
-                sc = ts[sm]
-                m["sharp_reals"] = {"sources": sharp_src, "measure": "variance of Laplacian (gray, 256px)",
-                                    "n_top_quartile": int(top.sum()), "laplacian_var_q75": float(q),
-                                    "fpr_top_quartile": float((sc[top] >= thr).mean()),
-                                    "fpr_other_quartiles": float((sc[~top] >= thr).mean()),
-                                    "fpr_all_test_reals": float((real_s >= thr).mean())}
-            m["train_minutes"] = ttime / 60
-            m["history"] = hist
-            results["detector"] = m
-            log("DETECTOR test:", json.dumps({k: v for k, v in m.items() if k not in ("history", "per_source")}))
-            for s, e in per.items():
-                log(f"   {s:20s} {json.dumps(e)}")
-            save_results()
-            outdir = os.path.join(out_root, "detector", VERSION)
-            cam_hw, ref = export_onnx(model, os.path.join(outdir, "model.onnx"), args.size)
-            tr = dict(training_common, pretrained=pre, epochs=len(hist), planned_epochs=args.det_epochs, samples_per_epoch=args.det_samples,
-                      classes={"real": D.REAL_SOURCES, "edited": D.DEEPFAKE_SOURCES + D.RETOUCH_SOURCES + [D.SYNTH]},
-                      train_minutes=round(ttime / 60, 1), reference_outputs=ref)
-            metrics = {k: v for k, v in m.items() if k != "history"}
-            if "loso" in results:
-                metrics["loso"] = results["loso"]
-            write_model_json(outdir, "detector", "Face image edit detector: real (0) vs edited (1 = deepfake or retouched). "
-                             "Research use only.", args.size, cam_hw, ["real", "edited"], thr, band, binfo, tr, metrics)
-            make_cards.main([outdir + "/../.."])
-            log(f"exported detector ({len(hist)} epochs) to {outdir} "
-                f"({os.path.getsize(os.path.join(outdir, 'model.onnx')) / 1e6:.1f} MB)")
-        model, hist, ttime = train_model(model, pools_for(), det_classes, images, synth, val_idx, val_y, args,
-                                         "detector", args.det_epochs, args.det_samples, args.lr,
-                                         on_best=finish_detector)
-        finish_detector(model, hist, ttime)
-        det_state = {k: v.clone() for k, v in model.state_dict().items()}
-    else:
-        det_state = None
-        p = os.path.join(run_dir, "detector.pt")
-        if os.path.exists(p):
-            det_state = torch.load(p)
-
-    # ------------------------------------------------ classifier
-    if args.all or args.smoke or args.only == "classifier":
-        ed = lab != "real"
-        val_idx = idx(sp_val & ed)
-        val_y = (lab[val_idx] == "retouched").astype(int)
-        model, pre = build_model(not args.no_pretrained, log=log)
-        if det_state is not None:
-            model.load_state_dict(det_state)
-            pre = "initialised from the detector trained in the same run"
-            log("classifier initialised from detector weights")
-        cls_classes = [D.DEEPFAKE_SOURCES, D.RETOUCH_SOURCES + [D.SYNTH]]
-        def finish_classifier(model, hist, ttime):
-            vs = BEST_VAL["classifier"]
-            thr = youden_threshold(val_y, vs)
-            band, binfo = uncertain_band(val_y, vs, thr)
-            te = idx((sp == "test") & ed)
-            ts = predict(model, images, te, args.size)
-            ty = (lab[te] == "retouched").astype(int)
-            m = {"split": "test (edited images only)", "n": int(len(te)), "auc": roc_auc(ty, ts),
-                 "accuracy": float(((ts >= thr) == ty).mean()), "accuracy_at_0.5": float(((ts >= 0.5) == ty).mean()),
-                 "balanced_accuracy": float(0.5 * ((ts[ty == 1] >= thr).mean() + (ts[ty == 0] < thr).mean())) if len(set(ty)) > 1 else None,
-                 "val_auc": roc_auc(val_y, vs), "threshold": thr,
-                 "per_source": {s: {"n": int((src[te] == s).sum()),
-                                    "accuracy": float(((ts[src[te] == s] >= thr) == ty[src[te] == s]).mean())}
-                                for s in sorted(set(src[te]))},
-                 "train_minutes": ttime / 60, "history": hist}
-            # how the classifier scores real test images (out of scope; informative only)
-            if len(test_real):
-                rs = predict(model, images, test_real, args.size)
-                m["real_images_scored_retouched_fraction"] = float((rs >= thr).mean())
-            results["classifier"] = m
-            log("CLASSIFIER test:", json.dumps({k: v for k, v in m.items() if k != "history"}))
-            save_results()
-            outdir = os.path.join(out_root, "classifier", VERSION)
-            cam_hw, ref = export_onnx(model, os.path.join(outdir, "model.onnx"), args.size)
-            tr = dict(training_common, pretrained=pre, epochs=len(hist), planned_epochs=args.cls_epochs, samples_per_epoch=args.cls_samples,
-                      classes={"deepfake": D.DEEPFAKE_SOURCES, "retouched": D.RETOUCH_SOURCES + [D.SYNTH]},
-                      train_minutes=round(ttime / 60, 1), reference_outputs=ref)
-            write_model_json(outdir, "classifier", "Edit-type classifier for images already judged edited: deepfake (0) "
-                             "vs retouched (1). Research use only.", args.size, cam_hw, ["deepfake", "retouched"], thr,
-                             band, binfo, tr, {k: v for k, v in m.items() if k != "history"})
-            make_cards.main([outdir + "/../.."])
-            log(f"exported classifier ({len(hist)} epochs) to {outdir}")
-        model, hist, ttime = train_model(model, pools_for(), cls_classes, images, synth, val_idx, val_y, args,
-                                         "classifier", args.cls_epochs, args.cls_samples, args.lr * 0.7,
-                                         on_best=finish_classifier)
-        finish_classifier(model, hist, ttime)
-
-    # ------------------------------------------------ LOSO
-    if (args.all and not args.no_loso) or args.only == "loso":
-        loso = {}
-        for held in D.GAN_SOURCES:
-            val_idx = idx(sp_val & (src != held))
-            val_y = (lab[val_idx] != "real").astype(int)
-            model, pre = build_model(not args.no_pretrained, log=log)
-            model, hist, ttime = train_model(model, pools_for(exclude=(held,)), det_classes, images, synth, val_idx,
-                                             val_y, args, f"loso-{held}", args.loso_epochs, args.loso_samples, args.lr)
-            real_s = predict(model, images, test_real, args.size)
-            ht = idx((sp == "test") & (src == held))
-            ha = idx(src == held)
-            hs_t = predict(model, images, ht, args.size)
-            hs_a = predict(model, images, ha, args.size)
-            loso[held] = {
-                "auc_test_split": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(len(ht))], np.r_[real_s, hs_t]),
-                "auc_all_images_of_source": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(len(ha))], np.r_[real_s, hs_a]),
-                "n_heldout_test": int(len(ht)), "n_heldout_all": int(len(ha)), "n_real_test": int(len(test_real)),
-                "epochs": args.loso_epochs, "samples_per_epoch": args.loso_samples, "train_minutes": ttime / 60}
-            log(f"LOSO {held}: {json.dumps(loso[held])}")
-            results["loso"] = loso
-            save_results()
-        # add LOSO to the shipped detector model.json + card inputs
-        mjp = os.path.join(out_root, "detector", VERSION, "model.json")
-        if os.path.exists(mjp):
-            mj = json.load(open(mjp))
-            mj["metrics"]["loso"] = loso
-            json.dump(mj, open(mjp, "w"), indent=2)
-    results["total_minutes"] = (time.time() - T0) / 60
-    save_results()
-    log(f"done in {(time.time() - T0) / 60:.1f} min; metrics in {stats_path}")
+    training = {"datasets": DATASETS, "seed": args.seed, "run": run,
+                "split": "group-disjoint 70/15/15 by crc32(seed:group), DFDC v1/v2 groups joined per video; "
+                         "training/models/splits/faces-v1v2-split.csv",
+                "backbone": "face-api.js face_recognition_model (dlib-style ResNet, MIT), stages to conv256_2, "
+                            "128+256-channel maps fused at 14x14, two 1x1 heads (edited, edit type)",
+                "pretrained": pre, "epochs": len(hist), "samples_per_epoch": args.samples, "batch": args.bs,
+                "lr": args.lr, "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
+                "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
+                                 "retouch share of edited samples": SYNTH_SHARE["retouch"]},
+                "loso_held_out": args.loso, "history": hist,
+                "libraries": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                              "pillow": Image.__version__}}
+    metrics["calibration_detector"] = calib_det
+    metrics["calibration_classifier"] = calib_cls
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump({"metrics": metrics, "training": training}, f, indent=2)
+    if not args.loso:
+        exp = os.path.join(run_dir, "export")
+        export(net, "detector", "edit_head", os.path.join(exp, "detector"), size, ["real", "edited"], calib_det,
+               "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop. "
+               "Research use only.", training, {k: v for k, v in metrics.items() if k != "calibration_classifier"})
+        export(net, "classifier", "type_head", os.path.join(exp, "classifier"), size, ["deepfake", "retouched"], calib_cls,
+               "Edit-type classifier for faces the detector flags: deepfake (0: generated or swapped) vs retouched (1). "
+               "Research use only.", training, {"calibration": calib_cls})
+        log(f"exported to {exp}")
+    log(f"done in {(time.time() - T0) / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * Runs the serving face stage (@dfd/face, the same code and models as the detector service) over
+ * dataset manifests and writes every face it finds (box, score, 68 landmarks, image pixels) as
+ * JSON lines. Training builds its face crops from these landmarks with the served crop definition,
+ * so training sees the framing the product serves.
+ *
+ *   node training/models/landmarks.mjs --out .cache/landmarks.jsonl [--shard 0/2] DATASET_DIR...
+ */
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { decodeToRgb } from '../../packages/imaging/dist/index.js';
+import { FaceStage } from '../../packages/face/dist/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string' }, shard: { type: 'string', default: '0/1' }, models: { type: 'string', default: join(here, '../../models') } },
+});
+if (!values.out || positionals.length === 0) {
+  console.error('usage: landmarks.mjs --out FILE [--shard i/n] DATASET_DIR...');
+  process.exit(2);
+}
+const [shardIndex, shardCount] = values.shard.split('/').map(Number);
+const stage = await FaceStage.load(resolve(values.models), { threads: 1 });
+writeFileSync(values.out, '');
+let n = 0;
+const started = Date.now();
+for (const dir of positionals) {
+  const dataset = resolve(dir);
+  const name = dataset.split('/').pop();
+  const rows = readFileSync(join(dataset, 'manifest.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+  for (let i = 0; i < rows.length; i++) {
+    if (i % shardCount !== shardIndex) continue;
+    const file = rows[i];
+    const img = await decodeToRgb(join(dataset, file));
+    const faces = await stage.detect(img);
+    const round = (v) => Math.round(v * 100) / 100;
+    appendFileSync(values.out, JSON.stringify({
+      dataset: name, file, width: img.width, height: img.height,
+      faces: faces.map((f) => ({ box: f.box, score: round(f.score), landmarks: f.landmarks.map(([x, y]) => [round(x), round(y)]) })),
+    }) + '\n');
+    if (++n % 1000 === 0) console.error(`${n} images, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+}
+console.error(`done: ${n} images in ${((Date.now() - started) / 1000).toFixed(0)} s`);
