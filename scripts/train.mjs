@@ -1,37 +1,68 @@
 #!/usr/bin/env node
-// `npm run train [-- --smoke OUT]`: reproduces both shipped models with Debian's PyTorch (never at
-// serve time). `--face-crops` instead trains on the serving face stage's aligned crops (cut first
-// with packages/face): measured, not shipped — see models/detector/1.0.0/MODEL_CARD.md.
+// `npm run train [-- --run NAME] [--loso]`: reproduces the shipped detector and classifier with
+// Debian's PyTorch (never needed at serve time). Steps: the serving face stage's landmarks for every
+// dataset image (cached in .cache/landmarks.jsonl), then training/models/train.py into
+// training/models/runs/NAME (checkpointed every epoch: the same command resumes an interrupted run),
+// then, with --loso, one leave-one-source-out run per generated/swap source. Shipping is a separate
+// step: training/models/promote.py --run NAME --version X.Y.Z.
+// `npm run train -- --smoke OUT`: CI's quick run (a few images, one short epoch) exporting into OUT.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const faceCrops = process.argv.includes('--face-crops');
-const args = process.argv.slice(2).filter((a) => a !== '--face-crops');
-const smoke = args[0] === '--smoke';
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'string' },
+    run: { type: 'string', default: 'release' },
+    loso: { type: 'boolean', default: false },
+    epochs: { type: 'string' },
+  },
+});
 const python = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';
 const probe = spawnSync(python, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' });
 if (probe.status !== 0) {
   console.error(`[dfd] ${python} cannot import torch/torchvision/onnx.\n      Install Debian's packages: sudo apt-get install -y python3-torch python3-torchvision python3-onnx`);
   process.exit(1);
 }
+const datasets = process.env.DFD_DATASETS_DIR ?? join(root, '..', 'shared', 'datasets');
 const env = {
   ...process.env,
-  PYTHON: python,
+  DFD_DATASETS_DIR: datasets,
   // Pretrained face-api weights ship inside the npm package: read from node_modules, never downloaded.
   FACEAPI_MODEL_DIR: process.env.FACEAPI_MODEL_DIR ?? join(root, 'node_modules', '@vladmandic', 'face-api', 'model'),
 };
-if (!smoke && faceCrops) {
-  const crops = process.env.FACE_CROPS_DIR ?? join(root, '.cache', 'crops');
-  if (!existsSync(join(crops, 'index.jsonl')) || process.env.REFRESH_CROPS === '1') {
-    console.log(`[dfd] cutting aligned face crops with the serving face stage into ${crops} ...`);
-    rmSync(crops, { recursive: true, force: true });
-    const cut = spawnSync(process.execPath, [join(root, 'packages/face/dist/cli-crops.js'), '--crops-dir', crops, '--crop-size', '256', '--out', join(root, '.cache', 'face-recall.json')], { stdio: 'inherit' });
-    if (cut.status !== 0) process.exit(cut.status ?? 1);
-  }
-  env.FACE_CROPS_DIR = crops;
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+const dirs = ['faces-v1', 'faces-v2'].map((d) => join(datasets, d));
+
+if (values.smoke) {
+  const out = values.smoke;
+  mkdirSync(out, { recursive: true });
+  const lm = join(out, 'landmarks.jsonl');
+  run(process.execPath, [join(root, 'training/models/landmarks.mjs'), '--out', lm, '--per-source', '12', ...dirs]);
+  run(python, [join(root, 'training/models/train.py'), '--smoke', '--out', join(out, 'run'), '--landmarks', lm]);
+  // The export is laid out as a models folder, so the serving code can load it as shipped models are.
+  for (const name of ['detector', 'classifier']) cpSync(join(out, 'run', 'export', name), join(out, name, '0.0.0-smoke'), { recursive: true });
+  process.exit(0);
 }
-const r = spawnSync('bash', ['training/models/train_all.sh', ...args], { cwd: root, stdio: 'inherit', env });
-process.exit(r.status ?? 1);
+
+const lm = join(root, '.cache', 'landmarks.jsonl');
+if (!existsSync(lm)) {
+  console.log('[dfd] landmarks of every dataset image with the serving face stage ...');
+  mkdirSync(join(root, '.cache'), { recursive: true });
+  run(process.execPath, [join(root, 'training/models/landmarks.mjs'), '--out', lm, ...dirs]);
+}
+const extra = values.epochs ? ['--epochs', values.epochs] : [];
+run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
+if (values.loso) {
+  for (const held of ['stylegan1', 'boredhumans-gan', 'pggan-interfacegan', 'dfdc-swap']) {
+    run(python, [join(root, 'training/models/train.py'), '--run', `${values.run}-loso-${held}`, '--loso', held, '--landmarks', lm, '--epochs', '8']);
+  }
+}
+const runs = readdirSync(join(root, 'training/models/runs'));
+console.log(`[dfd] done: training/models/runs/${values.run} (${runs.length} runs kept). Ship it with:\n      ${python} training/models/promote.py --run ${values.run} --version X.Y.Z`);

@@ -12,9 +12,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { normaliseUpload } from '@dfd/imaging';
-import type { AnalysisJobData } from '@dfd/jobs';
-import { ImageClassifierModel, MicroBatcher, resolveModelDir } from '@dfd/model-runtime';
-import { Analyser, loadFaceFinder, localEditTypeClassifier } from '@dfd/analysis';
+import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
+import { analysisInput, createAnalyser, type Analyser } from '@dfd/analysis';
 import { repoRoot } from '../../test/support/processes.js';
 import { formatLoad, runLoad, type LoadReport } from './load.js';
 import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
@@ -85,35 +84,32 @@ say('\n## 2. face stage: added cost per single-face image');
 if (!faceModels) say('  skipped: models/face-detector and models/face-landmarks are not present');
 else if (!faceImage) say('  skipped: no face picture (pass --face-image FILE)');
 else {
-  const faceLoad = await loadFaceFinder(join(repoRoot, 'models'), threads);
-  if (!faceLoad.faces) say(`  skipped: ${faceLoad.error}`);
+  const withFaces = await createAnalyser(modelsDir, { threads, faceStage: true, classify: 'local' });
+  if (!withFaces.faces) say(`  skipped: ${withFaces.faceError}`);
   else {
-    const classifier = await ImageClassifierModel.load(resolveModelDir(modelsDir, 'classifier'), { threads });
-    const rule = { threshold: detector.spec.threshold, band: detector.spec.uncertain_band as [number, number] };
-    const common = { detector, batcher: new MicroBatcher(detector, 8, 3), classify: localEditTypeClassifier(classifier), rule, retouchedThreshold: 0.5 };
-    const withFaces = new Analyser({ ...common, faces: faceLoad.faces });
-    const without = new Analyser(common);
+    const without = await createAnalyser(modelsDir, { threads, faceStage: false, classify: 'local' });
     const buf = readFileSync(faceImage);
     const up = await normaliseUpload(buf);
-    const job = (crop: boolean): AnalysisJobData => ({ pixelKey: 'bench', width: up.image.width, height: up.image.height, options: { crop_faces: crop }, evidence: up.evidence, requestId: 'bench', submittedAt: Date.now(), decodeMs: up.decodeMs, source: { format: up.format, width: up.original.width, height: up.original.height, bytes: buf.length } });
-    const found = (await faceLoad.faces.detect(up.image)).length;
+    const input = (crop: boolean) => analysisInput(up, { crop_faces: crop }, 'bench');
+    const found = (await withFaces.faces.detect(up.image)).length;
     const time = async (an: Analyser, crop: boolean, n: number) => {
-      for (let i = 0; i < 3; i++) await an.analyse(up.image, job(crop), 0);
+      for (let i = 0; i < 3; i++) await an.analyse(up.image, input(crop), 0);
       const ms: number[] = [];
       for (let i = 0; i < n; i++) {
         const t = performance.now();
-        await an.analyse(up.image, job(crop), 0);
+        await an.analyse(up.image, input(crop), 0);
         ms.push(performance.now() - t);
       }
       return summarise(ms);
     };
-    const off = await time(without, false, 30);
-    const on = await time(withFaces, true, 30);
+    const off = await time(without.analyser, false, 30);
+    const on = await time(withFaces.analyser, true, 30);
     say(`  image ${faceImage.replace(join(repoRoot, '..'), '..')} (${up.image.width}x${up.image.height}), faces found: ${found}`);
     say(`  analyse without face stage: p50 ${off.p50.toFixed(1)} ms; with face stage: p50 ${on.p50.toFixed(1)} ms; added ${(on.p50 - off.p50).toFixed(1)} ms`);
     say(`  ratio with/without ${(on.p50 / off.p50).toFixed(2)} (target ≤ 1.3)${tiny ? ' — against the tiny test detector, so this overstates the ratio' : ''}`);
-    await classifier.release();
+    await without.close();
   }
+  await withFaces.close();
 }
 await detector.release();
 

@@ -5,7 +5,7 @@
  * JSON lines. Training builds its face crops from these landmarks with the served crop definition,
  * so training sees the framing the product serves.
  *
- *   node training/models/landmarks.mjs --out .cache/landmarks.jsonl [--shard 0/2] DATASET_DIR...
+ *   node training/models/landmarks.mjs --out .cache/landmarks.jsonl [--shard 0/2] [--per-source N] DATASET_DIR...
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -17,7 +17,7 @@ import { FaceStage } from '../../packages/face/dist/index.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { out: { type: 'string' }, shard: { type: 'string', default: '0/1' }, models: { type: 'string', default: join(here, '../../models') } },
+  options: { out: { type: 'string' }, shard: { type: 'string', default: '0/1' }, 'per-source': { type: 'string' }, models: { type: 'string', default: join(here, '../../models') } },
 });
 if (!values.out || positionals.length === 0) {
   console.error('usage: landmarks.mjs --out FILE [--shard i/n] DATASET_DIR...');
@@ -31,10 +31,13 @@ const started = Date.now();
 for (const dir of positionals) {
   const dataset = resolve(dir);
   const name = dataset.split('/').pop();
-  const rows = readFileSync(join(dataset, 'manifest.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+  const rows = readFileSync(join(dataset, 'manifest.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const perSource = new Map();
   for (let i = 0; i < rows.length; i++) {
     if (i % shardCount !== shardIndex) continue;
-    const file = rows[i];
+    const [file, , source] = rows[i];
+    perSource.set(source, (perSource.get(source) ?? 0) + 1);
+    if (values['per-source'] && perSource.get(source) > Number(values['per-source'])) continue;
     const img = await decodeToRgb(join(dataset, file));
     const faces = await stage.detect(img);
     const round = (v) => Math.round(v * 100) / 100;

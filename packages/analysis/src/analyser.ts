@@ -2,10 +2,22 @@ import type { RgbImage } from '@dfd/imaging';
 import type { AnalysisJobData, AnalysisResult, EditType, FaceResult, Heatmap, ModelRef, Scores } from '@dfd/jobs';
 import type { ImageClassifierModel, MicroBatcher, Prediction } from '@dfd/model-runtime';
 import { combine, decide, type DecisionRule } from './decision.js';
-import { compose, type Affine, type FaceFinder, type FoundFace } from './face-finder.js';
+import { compose, type Affine, type FaceCropSpec, type FaceFinder, type FoundFace } from './face-finder.js';
 
-/** Asks the classifier model server for P(deepfake), P(retouched) of one region. */
-export type EditTypeClassifier = (region: RgbImage, requestId: string) => Promise<{ deepfake: number; retouched: number; model: ModelRef }>;
+/** The classifier's decision for one region, as its model server made it (its own threshold). */
+export interface EditTypeAnswer {
+  label: 'deepfake' | 'retouched' | 'uncertain';
+  deepfake: number;
+  retouched: number;
+  threshold: number;
+  model: ModelRef;
+}
+
+/** Asks the classifier model server for its decision on one region. */
+export type EditTypeClassifier = (region: RgbImage, requestId: string) => Promise<EditTypeAnswer>;
+
+/** What an analysis needs besides the pixels; a queued job's data has it, and so does analysisInput(). */
+export type AnalysisInput = Pick<AnalysisJobData, 'options' | 'evidence' | 'requestId' | 'decodeMs' | 'source'>;
 
 export interface AnalyserDeps {
   detector: ImageClassifierModel;
@@ -13,25 +25,12 @@ export interface AnalyserDeps {
   classify: EditTypeClassifier;
   faces?: FaceFinder;
   rule: DecisionRule;
-  retouchedThreshold: number;
 }
 
-/**
- * Faces are cropped at the training data's native size (faces-v1: 256 px) and then go through
- * the model's own resize, exactly as the training crops did, so serving sees what training saw.
- */
-export const FACE_CROP_SIZE = 256;
-
-/**
- * A single face whose box spans most of the image: the upload is a face crop (as the training
- * photos are), not a scene with a face in it.
- */
-export function isFaceCropUpload(faces: FoundFace[], image: RgbImage): boolean {
-  if (faces.length !== 1) return false;
-  const box = faces[0]!.box;
-  return box.width >= FACE_CROP_UPLOAD_SHARE * image.width && box.height >= FACE_CROP_UPLOAD_SHARE * image.height;
+/** The face crop the detector was trained on (its model.json); older models: the faces-v1 framing at 256 px. */
+export function faceCropOf(detector: ImageClassifierModel): FaceCropSpec {
+  return detector.spec.preprocessing.face_crop ?? { template5: null, size: 256 };
 }
-const FACE_CROP_UPLOAD_SHARE = 0.6;
 
 interface Region {
   image: RgbImage;
@@ -54,7 +53,7 @@ function heatmapOf(pred: Prediction, region: Region): Heatmap | null {
 export class Analyser {
   constructor(private readonly deps: AnalyserDeps) {}
 
-  async analyse(image: RgbImage, job: AnalysisJobData, queueWaitMs: number): Promise<AnalysisResult> {
+  async analyse(image: RgbImage, job: AnalysisInput, queueWaitMs: number): Promise<AnalysisResult> {
     const started = performance.now();
     const notes: string[] = [];
     const { detector, rule } = this.deps;
@@ -63,16 +62,13 @@ export class Analyser {
     const faceStart = performance.now();
     if (job.options.crop_faces && this.deps.faces) {
       const found = await this.deps.faces.detect(image);
-      if (isFaceCropUpload(found, image)) {
-        // Already framed like the training photos: judging it whole keeps what the model learnt on.
-        notes.push('face_crop_upload: one face fills the image; it was analysed whole');
-        regions = [{ image, toImage: [1, 0, 0, 0, 1, 0], face: found[0] }];
-      } else {
-        regions = found.map((face) => {
-          const crop = this.deps.faces!.alignedCrop(image, face, FACE_CROP_SIZE);
-          return { image: crop.image, toImage: crop.toImage, face };
-        });
-      }
+      // Every face, whatever its share of the frame, is judged on the aligned crop the model was
+      // trained on, so framing and background do not change what the model sees.
+      const crop = faceCropOf(detector);
+      regions = found.map((face) => {
+        const c = this.deps.faces!.alignedCrop(image, face, crop.size, crop.template5 ?? undefined);
+        return { image: c.image, toImage: c.toImage, face };
+      });
       if (regions.length === 0) notes.push('no_face: no face was found; the whole image was analysed');
     } else if (job.options.crop_faces) {
       notes.push('face_stage_unavailable: the whole image was analysed as one face crop');
@@ -89,6 +85,7 @@ export class Analyser {
 
     const clsStart = performance.now();
     const models: ModelRef[] = [{ name: detector.spec.name, version: detector.spec.version, sha256: detector.sha256 }];
+    let retouchedThreshold: number | null = null;
     const results: FaceResult[] = [];
     for (let i = 0; i < regions.length; i++) {
       const region = regions[i]!;
@@ -100,7 +97,8 @@ export class Analyser {
         const cls = await this.deps.classify(region.image, job.requestId);
         scores.deepfake = cls.deepfake;
         scores.retouched = cls.retouched;
-        editType = cls.retouched >= this.deps.retouchedThreshold ? 'retouched' : 'deepfake';
+        editType = cls.label === 'uncertain' ? null : cls.label;
+        retouchedThreshold = cls.threshold;
         if (!models.some((m) => m.name === cls.model.name)) models.push(cls.model);
       }
       const box = region.face?.box ?? { x: 0, y: 0, width: image.width, height: image.height };
@@ -126,7 +124,7 @@ export class Analyser {
       edit_type: verdict === 'real' ? null : worst.edit_type,
       scores: worst.scores,
       confidence: worst.confidence,
-      thresholds: { edited: rule.threshold, uncertain_band: rule.band, retouched: this.deps.retouchedThreshold },
+      thresholds: { edited: rule.threshold, uncertain_band: rule.band, retouched: retouchedThreshold },
       faces: wholeImage ? [] : results,
       notes,
       heatmap: worst.heatmap,

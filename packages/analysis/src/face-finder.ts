@@ -1,18 +1,19 @@
 import type { RgbImage } from '@dfd/imaging';
+import type { Affine, Face } from '@dfd/face';
 
-/** Affine 2x3 (a,b,c,d,e,f): x' = a*x + b*y + c, y' = d*x + e*y + f. */
-export type Affine = [number, number, number, number, number, number];
+export type { Affine };
+export type FoundFace = Face;
 
-export interface FoundFace {
-  box: { x: number; y: number; width: number; height: number };
-  score: number;
-  landmarks: Array<[number, number]>;
+/** The aligned crop a model reads: template points (fractions of the side; null = the face stage's default) and side. */
+export interface FaceCropSpec {
+  template5: Array<[number, number]> | null;
+  size: number;
 }
 
 /** The face stage as the detector uses it; implemented by @dfd/face. */
 export interface FaceFinder {
   detect(img: RgbImage): Promise<FoundFace[]>;
-  alignedCrop(img: RgbImage, face: FoundFace, size: number): { image: RgbImage; toImage: Affine };
+  alignedCrop(img: RgbImage, face: FoundFace, size: number, template5?: ReadonlyArray<readonly [number, number]>): { image: RgbImage; toImage: Affine };
   modelInfo(): Array<{ name: string; version: string; sha256: string }>;
 }
 

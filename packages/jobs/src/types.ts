@@ -61,7 +61,8 @@ export interface AnalysisResult {
   edit_type: EditType | null;
   scores: Scores;
   confidence: number;
-  thresholds: { edited: number; uncertain_band: [number, number]; retouched: number };
+  /** retouched: the classifier's threshold, null when no face reached it (the classifier was not asked). */
+  thresholds: { edited: number; uncertain_band: [number, number]; retouched: number | null };
   faces: FaceResult[];
   notes: string[];
   heatmap: Heatmap | null;

@@ -3,7 +3,11 @@ import { resizeRgb, type RgbImage } from '@dfd/imaging';
 import { createSession, ort } from './session.js';
 import { readModelSpec, sha256File, ModelSpecError, type ModelSpec } from './spec.js';
 
-/** Class activation map of the positive class, min-max scaled to 0..1, row-major. */
+/**
+ * Class activation map of the positive class, row-major, min-max scaled to 0..1. For two-class
+ * models it is the per-cell logit difference (positive minus the other class), the quantity the
+ * softmax turns into the score, so the hottest cell is the one that pushed the score up most.
+ */
 export interface ActivationMap {
   width: number;
   height: number;
@@ -103,6 +107,10 @@ export class ImageClassifierModel {
         const data = camTensor.data as Float32Array;
         const start = (n * c + pos) * h * w;
         const slice = Array.from(data.subarray(start, start + h * w));
+        if (c === 2) {
+          const other = (n * c + (1 - pos)) * h * w;
+          for (let i = 0; i < slice.length; i++) slice[i] = slice[i]! - data[other + i]!;
+        }
         const lo = Math.min(...slice);
         const hi = Math.max(...slice);
         cam = { width: w, height: h, values: slice.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0)) };

@@ -20,6 +20,11 @@ export interface ModelSpec {
     scale: number;
     mean: [number, number, number];
     std: [number, number, number];
+    /**
+     * The aligned face crop the model was trained on (training/models/served.py writes it): five
+     * points (eye centres, nose tip, mouth corners) as fractions of the crop side, and the side.
+     */
+    face_crop?: { template5: Array<[number, number]>; size: number };
   };
   labels: string[];
   positive_label: string;
@@ -30,6 +35,31 @@ export interface ModelSpec {
 }
 
 export class ModelSpecError extends Error {}
+
+/** A model's answer for one input after its own model.json threshold and uncertain band. */
+export interface LabelDecision {
+  /** The decided label, or 'uncertain' inside the band. */
+  label: string;
+  /** Probability per label name. */
+  scores: Record<string, number>;
+  threshold: number;
+  band: [number, number];
+}
+
+/**
+ * The postprocessing step of every served model (KServe's postprocess): the positive label at or
+ * above the calibrated threshold and above the band, the other label below both, 'uncertain' in
+ * between. Model servers and in-process callers use this one rule; no caller restates a number.
+ */
+export function decideLabel(spec: ModelSpec, probabilities: number[]): LabelDecision {
+  const scores: Record<string, number> = {};
+  spec.labels.forEach((l, i) => (scores[l] = probabilities[i]!));
+  const p = scores[spec.positive_label]!;
+  const negative = spec.labels.find((l) => l !== spec.positive_label)!;
+  const [lo, hi] = spec.uncertain_band;
+  const label = p >= spec.threshold && p > hi ? spec.positive_label : p < spec.threshold && p < lo ? negative : 'uncertain';
+  return { label, scores, threshold: spec.threshold, band: [lo, hi] };
+}
 
 function fail(dir: string, msg: string): never {
   throw new ModelSpecError(`${join(dir, 'model.json')}: ${msg}`);

@@ -1,5 +1,5 @@
 import { decodeToRgb, type RgbImage } from '@dfd/imaging';
-import { MicroBatcher, type ImageClassifierModel, type Prediction } from '@dfd/model-runtime';
+import { decideLabel, MicroBatcher, type ImageClassifierModel, type Prediction } from '@dfd/model-runtime';
 import {
   bytesOutput,
   decodeInput,
@@ -51,8 +51,12 @@ export async function imagesFromRequest(req: InferRequestMessage): Promise<RgbIm
 }
 
 /**
- * Serves an image classifier through OIP. Callers send pictures; the server does the model's own
- * preprocessing from model.json, so a model update never changes the clients.
+ * Serves an image classifier through OIP, KServe-style: callers send pictures; the server does the
+ * model's own preprocessing, prediction and postprocessing from its model.json (threshold,
+ * uncertain band, label names), so a model update never changes the clients. Outputs:
+ * `probabilities` [N, C] in the order of the `labels` response parameter (a JSON array),
+ * `label` [N] the decided label (or "uncertain"), `cam` [N, h, w]; parameters `threshold` and
+ * `uncertain_band` say which numbers decided.
  */
 export class ImageModelOip implements OipModel {
   readonly platform = 'onnxruntime_onnx';
@@ -95,12 +99,18 @@ export class ImageModelOip implements OipModel {
     const cam0 = preds[0]?.cam;
     const camShape = cam0 ? [preds.length, cam0.height, cam0.width] : [preds.length, 0, 0];
     const cams = preds.flatMap((p) => p.cam?.values ?? []);
-    const labels = preds.map((p) => this.model.spec.labels[p.probabilities.indexOf(Math.max(...p.probabilities))]!);
+    const spec = this.model.spec;
+    const labels = preds.map((p) => decideLabel(spec, p.probabilities).label);
     return {
       model_name: this.name,
       model_version: this.version,
       id: req.id ?? '',
-      parameters: { sha256: { string_param: this.model.sha256 } },
+      parameters: {
+        sha256: { string_param: this.model.sha256 },
+        labels: { string_param: JSON.stringify(spec.labels) },
+        threshold: { string_param: String(spec.threshold) },
+        uncertain_band: { string_param: JSON.stringify(spec.uncertain_band) },
+      },
       outputs: [fp32Output('probabilities', [preds.length, classes], probs), fp32Output('cam', camShape, cams), bytesOutput('label', labels)],
     };
   }

@@ -1,11 +1,10 @@
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createAnalysisQueue, PixelStore, redisConnectionOptions } from '@dfd/jobs';
-import { ImageClassifierModel, MicroBatcher, resolveModelDir } from '@dfd/model-runtime';
 import { serveImageModel } from '@dfd/model-server';
 import { OipClient } from '@dfd/proto';
 import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, startOpsServer, type RunningService } from '@dfd/telemetry';
-import { Analyser, loadFaceFinder } from '@dfd/analysis';
+import { createAnalyser } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
 import type { DetectorConfig } from './config.js';
 import { createAnalysisWorker } from './worker.js';
@@ -20,24 +19,21 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   const jobDuration = new prom.Histogram({ name: 'dfd_job_duration_seconds', help: 'Upload to final outcome', labelNames: ['outcome'], buckets: latencyBuckets, registers: [registry] });
   const jobsTotal = new prom.Counter({ name: 'dfd_jobs_total', help: 'Jobs by outcome', labelNames: ['outcome'], registers: [registry] });
 
-  const detector = await ImageClassifierModel.load(resolveModelDir(cfg.modelsDir, 'detector'), { threads: cfg.ortThreads });
-  const batcher = new MicroBatcher(detector, 8, 3);
-  const faceLoad = cfg.faceStage ? await loadFaceFinder(cfg.modelsDir, cfg.ortThreads) : { error: 'disabled by FACE_STAGE=false' };
-  if (faceLoad.error) logger.warn({ reason: faceLoad.error }, 'face stage unavailable; analysing whole images');
-  const faces = faceLoad.faces;
-  logger.info({ model: detector.spec.version, sha256: detector.sha256, faceStage: Boolean(faces), threads: cfg.ortThreads }, 'models loaded');
-
   const classifierClient = new OipClient({
     target: cfg.classifierTarget,
     deadlineMs: cfg.classifierDeadlineMs,
     retries: cfg.classifierRetries,
     onCall: (method, seconds, code) => grpcDuration.observe({ method, code: String(code) }, seconds),
   });
-  const rule = {
-    threshold: cfg.editedThreshold ?? detector.spec.threshold,
-    band: [cfg.uncertainLow ?? detector.spec.uncertain_band[0], cfg.uncertainHigh ?? detector.spec.uncertain_band[1]] as [number, number],
-  };
-  const analyser = new Analyser({ detector, batcher, faces, rule, retouchedThreshold: 0.5, classify: oipEditTypeClassifier(classifierClient, 'classifier') });
+  const loaded = await createAnalyser(cfg.modelsDir, {
+    threads: cfg.ortThreads,
+    faceStage: cfg.faceStage,
+    classify: oipEditTypeClassifier(classifierClient, 'classifier'),
+    rule: { threshold: cfg.editedThreshold, low: cfg.uncertainLow, high: cfg.uncertainHigh },
+  });
+  const { analyser, detector } = loaded;
+  if (loaded.faceError) logger.warn({ reason: loaded.faceError }, 'face stage unavailable; analysing whole images');
+  logger.info({ model: detector.spec.version, sha256: detector.sha256, faceStage: Boolean(loaded.faces), threads: cfg.ortThreads }, 'models loaded');
 
   const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on('error', () => undefined);
@@ -96,7 +92,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
       classifierClient.close();
       redis.disconnect();
       await new Promise((r) => ops.close(() => r(undefined)));
-      await detector.release();
+      await loaded.close();
     },
   };
 }

@@ -39,7 +39,7 @@ export const resultSchema = {
       properties: {
         edited: probability,
         uncertain_band: { type: 'array', items: probability },
-        retouched: probability,
+        retouched: nullableProbability,
       },
     },
     faces: {

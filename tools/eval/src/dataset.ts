@@ -1,11 +1,13 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 
 export interface Sample {
   path: string;
   file: string;
   label: 'real' | 'deepfake' | 'retouched';
   source: string;
+  /** Edit mask (white = edited pixels) of a paired synthetic sample. */
+  mask?: string;
 }
 
 const LABELS = new Set(['real', 'deepfake', 'retouched']);
@@ -30,7 +32,7 @@ export function loadDataset(dir: string, opts: { splitFile?: string; split?: str
   if (existsSync(manifest)) {
     samples = parseCsv(readFileSync(manifest, 'utf8'))
       .filter((r) => LABELS.has(r.label!))
-      .map((r) => ({ path: join(dir, r.file!), file: r.file!, label: r.label as Sample['label'], source: r.source! }));
+      .map((r) => ({ path: join(dir, r.file!), file: r.file!, label: r.label as Sample['label'], source: r.source!, ...(r.mask ? { mask: join(dir, r.mask) } : {}) }));
   } else {
     for (const label of readdirSync(dir)) {
       if (!LABELS.has(label) || !statSync(join(dir, label)).isDirectory()) continue;
@@ -45,7 +47,9 @@ export function loadDataset(dir: string, opts: { splitFile?: string; split?: str
   }
   if (opts.splitFile) {
     const wanted = opts.split ?? 'test';
-    const keep = new Set(parseCsv(readFileSync(opts.splitFile, 'utf8')).filter((r) => r.split === wanted).map((r) => r.file));
+    // A split file over several datasets names each file as dataset,file (dataset = folder name).
+    const name = basename(dir);
+    const keep = new Set(parseCsv(readFileSync(opts.splitFile, 'utf8')).filter((r) => r.split === wanted && (!r.dataset || r.dataset === name)).map((r) => r.file));
     samples = samples.filter((s) => keep.has(s.file));
   }
   if (opts.limitPerSource) {

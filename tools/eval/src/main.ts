@@ -5,11 +5,14 @@ import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { loadDataset } from './dataset.js';
 import { evaluate } from './evaluate.js';
+import { TRANSFORMS } from './transforms.js';
 import { rocPng, toMarkdown } from './report.js';
 
-const usage = `usage: npm run eval -- --data DIR [--out PREFIX] [--split-file FILE --split test] [--no-crop] [--limit N] [--models DIR]
+const usage = `usage: npm run eval -- --data DIR [--data DIR2 ...] [--out PREFIX] [--split-file FILE --split test] [--robustness] [--no-crop] [--limit N] [--models DIR]
 
-  --data DIR        <label>/<source>/*.jpg, or a folder with manifest.csv (file,label,source)
+  --data DIR        <label>/<source>/*.jpg, or a folder with manifest.csv (file,label,source[,mask]); repeatable
+  --robustness      also judge every image flipped, re-encoded at JPEG q75, at half size, and on a canvas twice
+                    the size (plain and busy): verdict flip rate and median |score change| per source
   --out PREFIX      writes PREFIX.json, PREFIX.md and PREFIX-roc.png (default: artifacts/eval/report)
   --split-file F    CSV (file,split) restricting the data to one split (--split, default test)
   --no-crop         judge whole images (no face stage); default crops faces when the face models exist
@@ -18,7 +21,8 @@ const usage = `usage: npm run eval -- --data DIR [--out PREFIX] [--split-file FI
 
 const { values } = parseArgs({
   options: {
-    data: { type: 'string' },
+    data: { type: 'string', multiple: true },
+    robustness: { type: 'boolean', default: false },
     out: { type: 'string', default: 'artifacts/eval/report' },
     'split-file': { type: 'string' },
     split: { type: 'string', default: 'test' },
@@ -29,13 +33,13 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (values.help || !values.data) {
+if (values.help || !values.data?.length) {
   console.error(usage);
   process.exit(values.help ? 0 : 2);
 }
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const modelsDir = resolve(values.models ?? join(root, 'models'));
-const samples = loadDataset(resolve(values.data), { splitFile: values['split-file'], split: values.split, limitPerSource: values.limit ? Number(values.limit) : undefined });
+const samples = values.data.flatMap((d) => loadDataset(resolve(d), { splitFile: values['split-file'], split: values.split, limitPerSource: values.limit ? Number(values.limit) : undefined }));
 if (samples.length === 0) {
   console.error(`no labelled images found under ${values.data}`);
   process.exit(1);
@@ -47,7 +51,8 @@ const { report, roc } = await evaluate(samples, {
   cropFaces: !values['no-crop'],
   threads,
   concurrency: 8,
-  datasetName: basename(resolve(values.data)),
+  datasetName: values.data.map((d) => basename(resolve(d))).join(' + '),
+  transforms: values.robustness ? [...TRANSFORMS] : [],
   split: values['split-file'] ? values.split : null,
   onProgress: (done, total) => {
     if (done === total || Date.now() - last > 2000) {

@@ -10,11 +10,26 @@ export interface EvalReport {
   uncertain_band: [number, number];
   images: number;
   failed: Array<{ file: string; error: string }>;
-  detector: { overall: BinaryMetrics; per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; label: string }> };
-  classifier: { accuracy: number | null; n: number; per_source: Record<string, { accuracy: number | null; n: number }> };
-  sharp_real: { quartile_threshold: number; n: number; false_positive_rate: number | null } | null;
+  detector: {
+    overall: BinaryMetrics;
+    per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; label: string; false_positive_rate: number | null; pointing_game: number | null }>;
+  };
+  classifier: { scope: string; accuracy: number | null; n: number; per_source: Record<string, { accuracy: number | null; n: number }> };
+  sharp_real: { quartile_threshold: number; n: number; false_positive_rate: number | null; false_positive_rate_canvas: number | null } | null;
+  pointing_game: { n: number; hit_rate: number } | null;
+  /** transform -> source (or 'all') -> figures. */
+  robustness: Record<string, Record<string, RobustnessFigures>> | null;
   faces: { images_with_face: number; share: number } | null;
   seconds: number;
+}
+
+export interface RobustnessFigures {
+  n: number;
+  /** Share of images whose verdict changed. */
+  flip_rate: number | null;
+  median_abs_delta: number | null;
+  /** Real sources: false-positive rate after the transform. */
+  false_positive_rate: number | null;
 }
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)} %`);
@@ -43,13 +58,17 @@ export function toMarkdown(r: EvalReport): string {
     '',
     '### Per source',
     '',
-    '| source | label | n | accuracy | AUC vs all reals | uncertain |',
-    '|---|---|---|---|---|---|',
-    ...Object.entries(r.detector.per_source).map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)} | ${m.uncertain} |`),
+    'Weakest first (lowest accuracy).',
     '',
-    '## Classifier: deepfake vs retouched (edited images only)',
+    '| source | label | n | accuracy | AUC vs all reals | false positives | uncertain | pointing game |',
+    '|---|---|---|---|---|---|---|---|',
+    ...Object.entries(r.detector.per_source)
+      .sort((a, b) => (a[1].accuracy ?? 0) - (b[1].accuracy ?? 0))
+      .map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)} | ${pct(m.false_positive_rate)} | ${m.uncertain} | ${pct(m.pointing_game)} |`),
     '',
-    `Accuracy ${pct(r.classifier.accuracy)} on ${r.classifier.n} images.`,
+    '## Classifier: deepfake vs retouched',
+    '',
+    `Accuracy ${pct(r.classifier.accuracy)} on ${r.classifier.n} images (${r.classifier.scope}).`,
     '',
     '| source | n | accuracy |',
     '|---|---|---|',
@@ -57,7 +76,21 @@ export function toMarkdown(r: EvalReport): string {
     '',
   ];
   if (r.sharp_real) {
-    lines.push('## Sharpest real photos', '', `False-positive rate on the sharpest quarter of real images (Laplacian variance ≥ ${r.sharp_real.quartile_threshold.toFixed(0)}, n = ${r.sharp_real.n}): ${pct(r.sharp_real.false_positive_rate)}.`, '');
+    lines.push('## Sharpest real photos', '', `False-positive rate on the sharpest quarter of real images (Laplacian variance ≥ ${r.sharp_real.quartile_threshold.toFixed(0)}, n = ${r.sharp_real.n}): ${pct(r.sharp_real.false_positive_rate)}` +
+      (r.sharp_real.false_positive_rate_canvas === null ? '.' : `; placed on a plain canvas twice the size: ${pct(r.sharp_real.false_positive_rate_canvas)}.`), '');
+  }
+  if (r.pointing_game) lines.push('## Pointing game', '', `The hottest heatmap cell falls inside the edit mask in ${pct(r.pointing_game.hit_rate)} of ${r.pointing_game.n} edited images.`, '');
+  if (r.robustness) {
+    lines.push('## Robustness', '', 'Per transform and source: verdict flip rate / median |Δscore| (real sources: false-positive rate after the transform).', '');
+    const transforms = Object.keys(r.robustness);
+    lines.push(`| source | ${transforms.join(' | ')} |`, `|---|${transforms.map(() => '---').join('|')}|`);
+    for (const source of Object.keys(r.robustness[transforms[0]!]!)) {
+      lines.push(`| ${source} | ${transforms.map((t) => {
+        const f = r.robustness![t]![source]!;
+        return `${pct(f.flip_rate)} / ${num(f.median_abs_delta)}${f.false_positive_rate === null ? '' : ` (FP ${pct(f.false_positive_rate)})`}`;
+      }).join(' | ')} |`);
+    }
+    lines.push('');
   }
   if (r.faces) lines.push('## Face stage', '', `A face was found in ${r.faces.images_with_face} of ${r.images} images (${pct(r.faces.share)}).`, '');
   if (r.failed.length) lines.push('## Unreadable files', '', ...r.failed.slice(0, 20).map((f) => `- ${f.file}: ${f.error}`), '');

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Promotes a finished training run into the shipped models: copies runs/<run>/export/<name> to
+models/<name>/<version>/ with the version written into model.json, then writes the model cards.
+
+  promote.py --run RUN --version 2.0.0 [--models DIR] [--eval REPORT.json] [--remove-older]
+
+The version must be new (an existing models/<name>/<version> is never overwritten). With
+--remove-older the previous versions are deleted (they stay in git history).
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import make_cards  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--models", default=os.path.join(REPO, "models"))
+    ap.add_argument("--eval", default=None, help="eval report (npm run eval --out PREFIX -> PREFIX.json) for the cards")
+    ap.add_argument("--paired", default=None, help="eval report of the paired synthetic test set")
+    ap.add_argument("--loso", default=None, help="JSON of leave-one-source-out figures (collect_loso.py)")
+    ap.add_argument("--remove-older", action="store_true")
+    a = ap.parse_args(argv)
+    run_dir = a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
+    for name in ("detector", "classifier"):
+        src = os.path.join(run_dir, "export", name)
+        if not os.path.exists(os.path.join(src, "model.json")):
+            sys.exit(f"{src}: no exported model (did the run finish?)")
+        dst = os.path.join(a.models, name, a.version)
+        if os.path.exists(dst):
+            sys.exit(f"{dst} exists: pick a new version")
+    for name in ("detector", "classifier"):
+        src = os.path.join(run_dir, "export", name)
+        dst = os.path.join(a.models, name, a.version)
+        os.makedirs(dst)
+        shutil.copy2(os.path.join(src, "model.onnx"), dst)
+        mj = json.load(open(os.path.join(src, "model.json")))
+        mj["version"] = a.version
+        with open(os.path.join(dst, "model.json"), "w") as f:
+            json.dump(mj, f, indent=2)
+        if a.remove_older:
+            for v in os.listdir(os.path.join(a.models, name)):
+                if v != a.version:
+                    shutil.rmtree(os.path.join(a.models, name, v))
+        print(f"promoted {src} -> {dst}")
+    make_cards.main(["--models", a.models, "--version", a.version] + (["--eval", a.eval] if a.eval else []) + (["--paired", a.paired] if a.paired else []) + (["--loso", a.loso] if a.loso else []))
+
+
+if __name__ == "__main__":
+    main()
