@@ -20,19 +20,31 @@ export function isTransient(err: unknown): boolean {
 
 /**
  * OIP client with client-side round-robin over all resolved addresses (one HTTP/2 connection
- * per backend rather than one sticky connection), a deadline on every call and retries with
- * exponential backoff for transient failures.
+ * per backend rather than one sticky connection), a deadline on every call (covering its retries)
+ * and the channel's retries with exponential backoff for transient failures.
  */
 export class OipClient {
   private readonly client: grpc.Client & Record<string, any>;
   private readonly health: grpc.Client & Record<string, any>;
   private readonly deadlineMs: number;
-  private readonly retries: number;
-  private readonly backoffMs: number;
 
   constructor(private readonly opts: OipClientOptions) {
     const channelOptions: grpc.ChannelOptions = {
-      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+      // Round robin over every resolved address, and grpc-js's own retries (gRFC A6) for calls that
+      // failed before any backend answered them: another try, on another backend, with backoff.
+      'grpc.service_config': JSON.stringify({
+        loadBalancingConfig: [{ round_robin: {} }],
+        methodConfig: [{
+          name: [{ service: 'inference.GRPCInferenceService' }],
+          retryPolicy: {
+            maxAttempts: Math.min(5, (opts.retries ?? 3) + 1),
+            initialBackoff: `${((opts.backoffMs ?? 200) / 1000).toFixed(3)}s`,
+            maxBackoff: '2s',
+            backoffMultiplier: 2,
+            retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'ABORTED'],
+          },
+        }],
+      }),
       'grpc.max_receive_message_length': 32 * 1024 * 1024,
       'grpc.max_send_message_length': 32 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
@@ -46,8 +58,6 @@ export class OipClient {
     const HealthCtor = healthService();
     this.health = new HealthCtor(opts.target, grpc.credentials.createInsecure(), channelOptions) as any;
     this.deadlineMs = opts.deadlineMs ?? 5_000;
-    this.retries = opts.retries ?? 3;
-    this.backoffMs = opts.backoffMs ?? 200;
   }
 
   private callOnce<Res>(client: Record<string, any>, method: string, request: unknown, deadlineMs: number): Promise<Res> {
@@ -61,38 +71,29 @@ export class OipClient {
     });
   }
 
-  private async withRetry<Res>(client: Record<string, any>, method: string, request: unknown): Promise<Res> {
-    let attempt = 0;
-    for (;;) {
-      try {
-        return await this.callOnce<Res>(client, method, request, this.deadlineMs);
-      } catch (err) {
-        if (!isTransient(err) || attempt >= this.retries) throw err;
-        const delay = this.backoffMs * 2 ** attempt * (0.5 + Math.random() / 2);
-        attempt += 1;
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+  /** One call; retries happen inside the channel (see the service config), within the same deadline. */
+  private call<Res>(client: Record<string, any>, method: string, request: unknown): Promise<Res> {
+    return this.callOnce<Res>(client, method, request, this.deadlineMs);
   }
 
   modelInfer(request: InferRequestMessage): Promise<InferResponseMessage> {
-    return this.withRetry(this.client, 'ModelInfer', request);
+    return this.call(this.client, 'ModelInfer', request);
   }
 
   modelReady(name: string, version = ''): Promise<{ ready: boolean }> {
-    return this.withRetry(this.client, 'ModelReady', { name, version });
+    return this.call(this.client, 'ModelReady', { name, version });
   }
 
   modelMetadata(name: string, version = ''): Promise<any> {
-    return this.withRetry(this.client, 'ModelMetadata', { name, version });
+    return this.call(this.client, 'ModelMetadata', { name, version });
   }
 
   serverLive(): Promise<{ live: boolean }> {
-    return this.withRetry(this.client, 'ServerLive', {});
+    return this.call(this.client, 'ServerLive', {});
   }
 
   serverReady(): Promise<{ ready: boolean }> {
-    return this.withRetry(this.client, 'ServerReady', {});
+    return this.call(this.client, 'ServerReady', {});
   }
 
   /** One quick health probe (no retries), for readiness endpoints. */

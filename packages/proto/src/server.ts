@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { healthService, inferenceService } from './load.js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { inferenceService } from './load.js';
 import type { InferRequestMessage, InferResponseMessage, TensorMetadata } from './tensors.js';
 
 /** What a model server exposes through the Open Inference Protocol. */
@@ -33,13 +34,15 @@ export interface OipServerOptions {
 export class OipServer {
   readonly grpcServer: grpc.Server;
   private serving = true;
-  private readonly watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  private readonly health: HealthImplementation;
 
   constructor(private readonly opts: OipServerOptions) {
     const max = opts.maxMessageBytes ?? 32 * 1024 * 1024;
     this.grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
     this.grpcServer.addService(inferenceService().service, this.inferenceHandlers());
-    this.grpcServer.addService(healthService().service, this.healthHandlers());
+    // grpc.health.v1 (Check and Watch) from grpc-health-check; statuses follow setServing().
+    this.health = new HealthImplementation(this.statusMap('SERVING'));
+    this.health.addToServer(this.grpcServer);
   }
 
   async listen(address: string): Promise<number> {
@@ -50,13 +53,19 @@ export class OipServer {
 
   setServing(serving: boolean): void {
     this.serving = serving;
-    for (const w of this.watchers) w.write({ status: this.status('') });
+    for (const [service, status] of Object.entries(this.statusMap(this.ready() ? 'SERVING' : 'NOT_SERVING'))) this.health.setStatus(service, status);
+  }
+
+  /** The server (''), the inference service and each model by name: health services a client may ask for. */
+  private statusMap(status: ServingStatus): Record<string, ServingStatus> {
+    const map: Record<string, ServingStatus> = { '': status, 'inference.GRPCInferenceService': status };
+    for (const m of this.opts.models) map[m.name] = status;
+    return map;
   }
 
   /** Stops taking calls, lets in-flight ones finish for up to `graceMs`, then forces. */
   async close(graceMs = 10_000): Promise<void> {
     this.setServing(false);
-    for (const w of this.watchers) w.end();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.grpcServer.forceShutdown();
@@ -73,30 +82,8 @@ export class OipServer {
     return this.serving && this.opts.models.every((m) => m.isReady());
   }
 
-  private status(service: string): string {
-    if (service !== '' && !this.opts.models.some((m) => m.name === service) && service !== 'inference.GRPCInferenceService') {
-      return 'SERVICE_UNKNOWN';
-    }
-    return this.ready() ? 'SERVING' : 'NOT_SERVING';
-  }
-
   private find(name: string, version?: string): OipModel | undefined {
     return this.opts.models.find((m) => m.name === name && (!version || m.version === version));
-  }
-
-  private healthHandlers(): grpc.UntypedServiceImplementation {
-    return {
-      Check: ((call, cb) => {
-        const status = this.status(call.request.service ?? '');
-        if (status === 'SERVICE_UNKNOWN') return cb({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
-        cb(null, { status });
-      }) as Unary<{ service?: string }, { status: string }>,
-      Watch: (call: grpc.ServerWritableStream<{ service?: string }, { status: string }>) => {
-        call.write({ status: this.status(call.request.service ?? '') });
-        this.watchers.add(call as grpc.ServerWritableStream<unknown, unknown>);
-        call.on('cancelled', () => this.watchers.delete(call as grpc.ServerWritableStream<unknown, unknown>));
-      },
-    };
   }
 
   private inferenceHandlers(): grpc.UntypedServiceImplementation {
