@@ -1,5 +1,5 @@
 /**
- * Local load driver (issue #6). Starts a multi-replica stack (or targets --url), runs N concurrent
+ * Local load driver. Starts a multi-replica stack (or targets --url), runs N concurrent
  * connections for a bounded time, follows every accepted job to its end, and reports transport
  * errors, status counts, lost jobs, latencies, throughput, peak RSS and descriptors per process.
  *

@@ -1,5 +1,5 @@
 /**
- * The gateway at its connection cap (issue #6): extra connections get a fast 429 with
+ * The gateway at its connection cap: extra connections get a fast 429 with
  * Retry-After instead of a reset, and the gateway serves again once connections close.
  */
 import { test } from 'node:test';

@@ -14,7 +14,7 @@ test('the k6 scenarios type-check against @types/k6 (checkJs, k6 globals only)',
   assert.equal(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
 });
 
-test('each scenario ramps as issue #6 asks and exports what k6 needs', () => {
+test('each scenario ramps as the scenarios promise and exports what k6 needs', () => {
   for (const [name, target, rate] of [['users-500', 500, 100], ['users-2000', 2000, 500]] as const) {
     const src = readFileSync(join(k6Dir, `${name}.js`), 'utf8');
     assert.match(src, new RegExp(`target: ${target}, perSecond: ${rate}`));

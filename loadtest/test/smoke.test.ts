@@ -1,5 +1,5 @@
 /**
- * CI load smoke test (issue #6): a real multi-replica stack with tiny models, 200 connections
+ * CI load smoke test: a real multi-replica stack with tiny models, 200 connections
  * uploading unique images for 20 s, each waiting for its verdict. Zero transport errors, zero 5xx
  * and every accepted job completed; figures are printed, never asserted.
  */

@@ -123,7 +123,7 @@ export class FaceStage {
    * Similarity-aligned face crop: the eye centres, nose tip and mouth corners are fitted (least
    * squares) to the canonical faces-v1 positions, so the crop is framed like a faces-v1 image
    * (margin included). `toImage` maps crop pixel coordinates to image coordinates. Pass
-   * TIGHT_FIVE_POINTS (or any 5-point template, fractions of the side) for another framing.
+   * The models name their own template in model.json (`preprocessing.face_crop`).
    * Parts of the crop outside the image repeat the border pixels; `inside` is the share that is real image.
    */
   alignedCrop(

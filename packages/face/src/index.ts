@@ -1,7 +1,6 @@
 export { FaceStage, mergeDetections, type Face, type FaceStageOptions } from './face-stage.js';
-export { mapHeatmapToImage, type HeatmapGrid, type MappedHeatmap, type Quad, type Point } from './heatmap.js';
 export { applyAffine, invertAffine, estimateSimilarity, warpAffine, fivePoints, type Affine } from './align.js';
-export { CANONICAL_FIVE_POINTS, TIGHT_FIVE_POINTS } from './template.js';
+export { CANONICAL_FIVE_POINTS } from './template.js';
 export { TinyFaceDetector, nonMaxSuppression, type RawDetection } from './detector.js';
 export { LandmarkNet, faceCropRect } from './landmarks.js';
 export { cropPadResizeNchw, type IntRect } from './preprocess.js';

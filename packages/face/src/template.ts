@@ -1,5 +1,5 @@
 /**
- * Canonical positions of [right eye centre (image left), left eye centre (image right), nose tip,
+ * Default framing for models whose model.json names no `face_crop` (models 1.x). Canonical positions of [right eye centre (image left), left eye centre (image right), nose tip,
  * mouth corner (image left), mouth corner (image right)] as fractions of the aligned crop side.
  *
  * Measured on faces-v1 by training/faceport/measure-framing.mjs (60 images per source, median per
@@ -15,14 +15,3 @@ export const CANONICAL_FIVE_POINTS: ReadonlyArray<readonly [number, number]> = [
   [0.615, 0.734],
 ];
 
-/**
- * The tighter framing of the faces-v1 DFDC (real/swap) and UTKFace sources: inter-ocular distance
- * 0.39 of the side, eyes at 29% height, mouth at 72% (forehead and chin cut off).
- */
-export const TIGHT_FIVE_POINTS: ReadonlyArray<readonly [number, number]> = [
-  [0.307, 0.291],
-  [0.693, 0.291],
-  [0.5, 0.494],
-  [0.339, 0.718],
-  [0.661, 0.718],
-];

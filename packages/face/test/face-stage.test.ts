@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeToRgb, type RgbImage } from '@dfd/imaging';
 import {
-  applyAffine, CANONICAL_FIVE_POINTS, estimateSimilarity, fivePoints, invertAffine, mapHeatmapToImage, type Face,
+  applyAffine, CANONICAL_FIVE_POINTS, estimateSimilarity, fivePoints, invertAffine, type Face,
 } from '../src/index.js';
 import { facesDir, haveFaces, loadStage, sampleFaces } from './helpers.js';
 
@@ -130,7 +130,7 @@ test('aligned crop undoes rotation and scale of a face placed in a larger photo'
   assert.ok(Math.hypot(cx - (330 + meta.width! / 2), cy - (150 + meta.height! / 2)) < 20, `centre ${cx},${cy}`);
 });
 
-test('similarity fit, inverse and heatmap mapping', () => {
+test('similarity fit and inverse', () => {
   const tpl = CANONICAL_FIVE_POINTS.map(([x, y]) => [x * 100, y * 100] as [number, number]);
   const th = 0.3, s = 2.5, tx = 40, ty = -7;
   const moved = tpl.map(([x, y]) => [s * (Math.cos(th) * x - Math.sin(th) * y) + tx, s * (Math.sin(th) * x + Math.cos(th) * y) + ty] as [number, number]);
@@ -143,12 +143,4 @@ test('similarity fit, inverse and heatmap mapping', () => {
   const [bx, by] = applyAffine(inv, ...applyAffine(m, 12, 34));
   assert.ok(Math.abs(bx - 12) < 1e-9 && Math.abs(by - 34) < 1e-9);
 
-  const heat = { width: 4, height: 2, values: [0, 1, 2, 3, 4, 5, 6, 7] };
-  const mapped = mapHeatmapToImage(heat, m, 100);
-  assert.equal(mapped.cells.length, 8);
-  assert.deepEqual(mapped.outline[0], applyAffine(m, 0, 0));
-  assert.deepEqual(mapped.outline[2], applyAffine(m, 100, 100));
-  assert.equal(mapped.cells[5]!.value, 5);
-  assert.deepEqual(mapped.cells[5]!.center, applyAffine(m, 37.5, 75));
-  assert.deepEqual(mapped.cells[5]!.quad[0], applyAffine(m, 25, 50));
 });

@@ -1,5 +1,5 @@
 export { createLogger, type Logger } from './logger.js';
-export { createRegistry, fileDescriptors, latencyBuckets, prom } from './metrics.js';
+export { createRegistry, fileDescriptors, latencyBuckets, prom, queueDepthGauge, type JobCounter } from './metrics.js';
 export { startOpsServer, type ReadinessCheck } from './ops-server.js';
 export { onShutdown } from './shutdown.js';
 export { runService, inferenceRecorder, type RunningService } from './service.js';

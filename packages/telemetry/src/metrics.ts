@@ -41,3 +41,22 @@ export function createRegistry(service: string): client.Registry {
 }
 
 export const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Anything that can count its jobs by state (a BullMQ Queue). */
+export interface JobCounter {
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+}
+
+/** `dfd_queue_jobs{state}`: the analysis queue's depth by state, read from Redis at scrape time. */
+export function queueDepthGauge(registry: client.Registry, queue: JobCounter): client.Gauge {
+  return new client.Gauge({
+    name: 'dfd_queue_jobs',
+    help: 'Jobs in the analysis queue by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => ({}) as Record<string, number>);
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
+}

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createAnalysisQueue, PixelStore, redisConnectionOptions } from '@dfd/jobs';
 import { serveImageModel } from '@dfd/model-server';
 import { OipClient } from '@dfd/proto';
-import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, startOpsServer, type RunningService } from '@dfd/telemetry';
+import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, queueDepthGauge, startOpsServer, type RunningService } from '@dfd/telemetry';
 import { createAnalyser } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
 import type { DetectorConfig } from './config.js';
@@ -55,16 +55,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
     },
   });
   const queue = createAnalysisQueue(cfg.queueName, connection);
-  new prom.Gauge({
-    name: 'dfd_queue_jobs',
-    help: 'Jobs in the analysis queue by state',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => ({}) as Record<string, number>);
-      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-    },
-  });
+  queueDepthGauge(registry, queue);
 
   const { server: oip, port: grpcPort } = await serveImageModel({ serverName: 'dfd-detector', model: detector, host: cfg.host, port: cfg.grpcPort, onInfer: recordInference });
   const ops: Server = await startOpsServer({

@@ -51,7 +51,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     pixelTtlSeconds: env.int('PIXEL_TTL_SECONDS', 3_600, { min: 60 }),
     maxConnections: env.int('MAX_CONNECTIONS', 0, { min: 0 }),
     // Node's default of 511 overflows when a couple of thousand clients connect at once: the
-    // kernel drops their SYNs and they retry after 1, 3, 7, 15 s (issue #6 load test).
+    // kernel drops their SYNs and they retry after 1, 3, 7, 15 s.
     listenBacklog: env.int('LISTEN_BACKLOG', 4_096, { min: 1, max: 65_535 }),
     keepAliveTimeoutMs: env.int('KEEP_ALIVE_TIMEOUT_MS', 5_000, { min: 0 }),
     requestTimeoutMs: env.int('REQUEST_TIMEOUT_MS', 60_000, { min: 1_000 }),

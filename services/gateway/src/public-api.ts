@@ -28,7 +28,7 @@ export interface PublicApiDeps {
 }
 
 /**
- * The /v1 API with issue #4's safety: API keys, per-caller rate limits and concurrent-job quotas,
+ * The /v1 API with its safety: API keys, per-caller rate limits and concurrent-job quotas,
  * webhooks and batches. Registers the auth hook first so it runs before any /v1 body is read.
  */
 export async function registerPublicApi(app: FastifyInstance<any, any, any, any>, d: PublicApiDeps): Promise<{ webhooks: WebhookDispatcher; close(): Promise<void> }> {

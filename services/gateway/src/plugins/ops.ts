@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { prom, latencyBuckets, type prom as PromNs } from '@dfd/telemetry';
+import { prom, latencyBuckets, queueDepthGauge, type prom as PromNs } from '@dfd/telemetry';
 
 interface OpsOptions {
   registry: PromNs.Registry;
@@ -19,16 +19,7 @@ export const opsPlugin = fp(async (app: FastifyInstance, opts: OpsOptions) => {
     buckets: latencyBuckets,
     registers: [opts.registry],
   });
-  new prom.Gauge({
-    name: 'dfd_queue_jobs',
-    help: 'Jobs in the analysis queue by state',
-    labelNames: ['state'],
-    registers: [opts.registry],
-    async collect() {
-      const counts = await opts.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => ({}) as Record<string, number>);
-      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-    },
-  });
+  queueDepthGauge(opts.registry, opts.queue);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     duration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);

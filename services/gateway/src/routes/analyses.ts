@@ -8,7 +8,7 @@ export interface AnalysesRouteOptions {
   service: AnalysisService;
   maxUploadBytes: number;
   maxWaitSeconds: number;
-  /** Hook for issue #4's auth/limits: returns the api key id, may throw ApiError. */
+  /** Hook for auth/limits: returns the api key id, may throw ApiError. */
   identify?: (req: FastifyRequest) => Promise<string | undefined>;
   validateCallback?: (url: string) => Promise<void>;
   /** Takes `n` concurrent-job slots for the caller or throws 429. */
