@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Before anything can re-parent us: the launcher watches these and stops the stack when npm goes.
+const startPpid = process.ppid;
 const [task = 'start', ...rest] = process.argv.slice(2);
 // onnxruntime-node's install script downloads CUDA files, which cannot work offline.
 process.env.ONNXRUNTIME_NODE_INSTALL = 'skip';
@@ -62,5 +64,11 @@ const scripts = {
 if (!(task in scripts)) {
   console.error(`[dfd] unknown task "${task}"; one of ${Object.keys(scripts).join(', ')}`);
   process.exit(2);
+}
+if (task === 'start') {
+  // In this process, not a child: the pid npm started is the launcher, so its signals are ours.
+  const { main } = await import('./start-stack.mjs');
+  const { launchAncestors } = await import('../packages/stack/dist/ancestors.js');
+  process.exit(await main(rest, { ancestors: launchAncestors(startPpid) }));
 }
 if (scripts[task]) process.exit(run(process.execPath, [join(root, scripts[task]), ...rest]));
