@@ -45,6 +45,8 @@ export function devLogFormatter(width = 12): (name: string, line: string) => str
       const req = requests.get(key);
       requests.delete(key);
       const status = (o.res as { statusCode?: number } | undefined)?.statusCode ?? '?';
+      // Health probes (the launcher's own, a load balancer's) that succeed are not news.
+      if (req && status === 200 && /^\/(healthz|readyz|metrics)(\?|$)/.test(req.url)) return undefined;
       const ms = typeof o.responseTime === 'number' ? `${o.responseTime.toFixed(1)} ms` : '';
       return `${clock(o.time)} ${label} ${req ? `${req.method} ${req.url}` : 'request'} → ${status} ${ms}`.trimEnd();
     }
