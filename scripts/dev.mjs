@@ -52,7 +52,13 @@ function build() {
 
 ensureInstalled();
 if (task === 'install') process.exit(0);
-build();
+if (task === 'start') {
+  // Transpile only (about a second); type errors are `npm run build` / `npm test` business.
+  const t0 = Date.now();
+  const { fastBuild } = await import('./fast-build.mjs');
+  const rebuilt = await fastBuild(root);
+  if (rebuilt.length) console.log(`[dfd] transpiled ${rebuilt.length} project(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s (esbuild; \`npm run build\` type-checks)`);
+} else build();
 const scripts = {
   build: null,
   start: 'scripts/start-stack.mjs',
