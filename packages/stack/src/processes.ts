@@ -119,7 +119,7 @@ export interface RedisOptions {
   port?: number;
   /** Where the append-only file lives; a fresh temporary folder when absent. */
   dataDir?: string;
-  /** Append-only persistence (default true): a restart of this Redis loses no accepted job. */
+  /** Append-only persistence (default false here; the stack launcher turns it on): a restart then loses no accepted job. */
   appendOnly?: boolean;
 }
 
@@ -131,7 +131,7 @@ export class RedisServer extends ManagedProcess {
   ) {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dfd-redis-'));
     mkdirSync(dataDir, { recursive: true });
-    const persistence = opts.appendOnly === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+    const persistence = opts.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
     super('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dataDir, '--loglevel', 'warning'], {});
     this.dataDir = dataDir;
   }

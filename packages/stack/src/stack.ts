@@ -93,7 +93,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
       port = Number(u.port || 6379);
     }
     await assertPortsFree([...(port ? [{ port, what: 'redis' }] : []), ...servicePorts]);
-    redis = new RedisServer(port || (await freePort()), { dataDir: opts.redisDataDir, appendOnly: opts.redisAppendOnly });
+    redis = new RedisServer(port || (await freePort()), { dataDir: opts.redisDataDir, appendOnly: opts.redisAppendOnly ?? true });
     redis.onLine = opts.onLine;
     await redis.start().ready();
     redisUrl = redis.url;
@@ -149,7 +149,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
     for (let attempt = 0; attempt < 20 && !stack.stopping; attempt++) {
       await sleep(Math.min(2_000, 200 * 2 ** attempt));
       if (stack.stopping) return;
-      const next = new RedisServer(redis!.port, { dataDir: redis!.dataDir, appendOnly: opts.redisAppendOnly });
+      const next = new RedisServer(redis!.port, { dataDir: redis!.dataDir, appendOnly: opts.redisAppendOnly ?? true });
       next.onLine = opts.onLine;
       try {
         await next.start().ready();
