@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Before anything can re-parent us: the launcher watches these and stops the stack when npm goes.
+const startPpid = process.ppid;
 const [task = 'start', ...rest] = process.argv.slice(2);
 // onnxruntime-node's install script downloads CUDA files, which cannot work offline.
 process.env.ONNXRUNTIME_NODE_INSTALL = 'skip';
@@ -50,7 +52,13 @@ function build() {
 
 ensureInstalled();
 if (task === 'install') process.exit(0);
-build();
+if (task === 'start') {
+  // Transpile only (about a second); type errors are `npm run build` / `npm test` business.
+  const t0 = Date.now();
+  const { fastBuild } = await import('./fast-build.mjs');
+  const rebuilt = await fastBuild(root);
+  if (rebuilt.length) console.log(`[dfd] transpiled ${rebuilt.length} project(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s (esbuild; \`npm run build\` type-checks)`);
+} else build();
 const scripts = {
   build: null,
   start: 'scripts/start-stack.mjs',
@@ -62,5 +70,11 @@ const scripts = {
 if (!(task in scripts)) {
   console.error(`[dfd] unknown task "${task}"; one of ${Object.keys(scripts).join(', ')}`);
   process.exit(2);
+}
+if (task === 'start') {
+  // In this process, not a child: the pid npm started is the launcher, so its signals are ours.
+  const { main } = await import('./start-stack.mjs');
+  const { launchAncestors } = await import('../packages/stack/dist/ancestors.js');
+  process.exit(await main(rest, { ancestors: launchAncestors(startPpid) }));
 }
 if (scripts[task]) process.exit(run(process.execPath, [join(root, scripts[task]), ...rest]));

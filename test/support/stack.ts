@@ -1,8 +1,8 @@
-/** A whole local stack (redis, classifier(s), detector(s), gateway) as real processes. */
+/** A whole local stack (redis, classifier(s), detector(s), gateway) as real processes, via the one launcher (packages/stack). */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedis, startService, type RedisServer, type ServiceHandle } from './processes.js';
+import { launchStack, type RedisServer, type ServiceHandle, type Stack as LaunchedStack } from '@dfd/stack';
 import { writeTinyModelSet } from './tiny-onnx.js';
 
 export interface Stack {
@@ -13,6 +13,7 @@ export interface Stack {
   url: string;
   modelsDir: string;
   env: Record<string, string>;
+  launched: LaunchedStack;
   addDetector(): Promise<ServiceHandle>;
   stop(): Promise<void>;
 }
@@ -20,32 +21,29 @@ export interface Stack {
 export async function startStack(opts: { classifiers?: number; detectors?: number; modelsDir?: string; env?: Record<string, string>; gatewayEnv?: Record<string, string>; detectorEnv?: Record<string, string> } = {}): Promise<Stack> {
   const modelsDir = opts.modelsDir ?? mkdtempSync(join(tmpdir(), 'dfd-models-'));
   if (!opts.modelsDir) writeTinyModelSet(modelsDir);
-  const redis = await startRedis();
-  const env = { REDIS_URL: redis.url, MODELS_DIR: modelsDir, QUEUE_NAME: 'analyses', FACE_STAGE: 'false', ...opts.env };
-  const classifiers: ServiceHandle[] = [];
-  for (let i = 0; i < (opts.classifiers ?? 1); i++) classifiers.push(await startService('classifier', env));
-  const target = `ipv4:${classifiers.map((c) => `127.0.0.1:${c.grpcPort}`).join(',')}`;
-  const detectorEnv = { ...env, CLASSIFIER_TARGET: target, CLASSIFIER_DEADLINE_MS: '2000', ...opts.detectorEnv };
-  const detectors: ServiceHandle[] = [];
-  const addDetector = async () => {
-    const d = await startService('detector', detectorEnv);
-    detectors.push(d);
-    return d;
-  };
-  for (let i = 0; i < (opts.detectors ?? 1); i++) await addDetector();
-  const gateway = await startService('gateway', { ...env, ...opts.gatewayEnv }, '/readyz');
-  return {
-    redis,
-    classifiers,
-    detectors,
-    gateway,
-    url: `http://127.0.0.1:${gateway.httpPort}`,
+  const launched = await launchStack({
+    classifiers: opts.classifiers,
+    detectors: opts.detectors,
     modelsDir,
-    env,
-    addDetector,
-    async stop() {
-      await Promise.all([gateway, ...detectors, ...classifiers].map((p) => p.stop('SIGTERM', 5_000)));
-      await redis.stop('SIGKILL');
+    ports: 'free',
+    env: { LOG_LEVEL: 'warn', HOST: '127.0.0.1', FACE_STAGE: 'false', ...opts.env },
+    gatewayEnv: opts.gatewayEnv,
+    detectorEnv: { CLASSIFIER_DEADLINE_MS: '2000', ...opts.detectorEnv },
+    timeoutMs: 30_000,
+  });
+  return {
+    // Fault tests kill and restart this Redis themselves (not supervised here).
+    get redis() {
+      return launched.redis!;
     },
+    classifiers: launched.classifiers,
+    detectors: launched.detectors,
+    gateway: launched.gateway,
+    url: launched.url,
+    modelsDir,
+    env: launched.env,
+    launched,
+    addDetector: () => launched.addDetector(),
+    stop: () => launched.stop(),
   };
 }

@@ -29,4 +29,16 @@ export function onShutdown(logger: Logger, timeoutMs: number, closers: Array<() 
   };
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
+  // Started by the local launcher (its own process group, so a terminal's Ctrl-C reaches only the
+  // launcher): if the launcher dies without stopping us, stop rather than linger on our ports.
+  const parent = Number(process.env.DFD_PARENT_PID);
+  if (Number.isInteger(parent) && parent > 1) {
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(watch);
+        handler('launcher exited');
+      }
+    }, 1_000);
+    watch.unref();
+  }
 }

@@ -169,6 +169,12 @@
     render(card);
   }
 
+  function size(bytes) {
+    if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+    if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KiB`;
+    return `${bytes} bytes`;
+  }
+
   function retryAfterText(res) {
     const raw = res.headers.get('retry-after');
     if (!raw) return 'in a little while';
@@ -185,8 +191,18 @@
     const msg = (body && body.error && body.error.message) || res.statusText || 'unknown error';
     const name = card.file.name || 'This file';
     switch (res.status) {
-      case 413:
-        return showError(card, `Rejected: ${name} is too large. ${msg}`, false);
+      case 413: {
+        // The server's message names its limit in bytes ("… exceeds 20971520 bytes", "… the limit is N").
+        const m = /(\d{4,})\s*bytes|limit is (\d{4,})/.exec(msg);
+        const limit = m ? Number(m[1] || m[2]) : null;
+        return showError(
+          card,
+          `Rejected: ${name} (${size(card.file.size)}) is larger than this server accepts` +
+            (limit ? ` — the upload limit is ${size(limit)}.` : ' (its MAX_UPLOAD_BYTES limit).') +
+            ' Send a smaller or re-compressed copy.',
+          false,
+        );
+      }
       case 415:
         return showError(card, `Rejected: ${name} is not an image in a supported format (JPEG, PNG, WebP, GIF, AVIF, TIFF).`, false);
       case 422:
@@ -248,14 +264,20 @@
   }
 
   // ---------------------------------------------------------------- threshold re-labelling
-  /** The decision rule, moved to the chosen threshold with the uncertain band keeping its width. */
+  /**
+   * The decision rule at the chosen threshold. The server's uncertain band [lo, hi] around its
+   * threshold b moves with the threshold t and shrinks towards the end it approaches, so it stays
+   * inside 0–1: lo' = t − (b − lo)·t/b, hi' = t + (hi − b)·(1 − t)/(1 − b). (Shifting the band
+   * whole would push hi past 1 at high thresholds, and nothing could be called edited.)
+   */
   function ruleFor(result) {
     const t = result.thresholds || { edited: 0.5, uncertain_band: [0.5, 0.5], retouched: 0.5 };
-    const base = typeof t.edited === 'number' ? t.edited : 0.5;
+    const base = typeof t.edited === 'number' && t.edited > 0 && t.edited < 1 ? t.edited : 0.5;
     const band = Array.isArray(t.uncertain_band) && t.uncertain_band.length === 2 ? t.uncertain_band : [base, base];
     const threshold = userThreshold === null ? base : userThreshold;
-    const shift = threshold - base;
-    return { threshold, lo: band[0] + shift, hi: band[1] + shift, retouched: typeof t.retouched === 'number' ? t.retouched : 0.5, moved: userThreshold !== null && Math.abs(shift) > 1e-9 };
+    const lo = threshold - Math.max(0, base - band[0]) * (threshold / base);
+    const hi = threshold + Math.max(0, band[1] - base) * ((1 - threshold) / (1 - base));
+    return { threshold, lo, hi, retouched: typeof t.retouched === 'number' ? t.retouched : 0.5, moved: userThreshold !== null && Math.abs(threshold - base) > 1e-9 };
   }
 
   /** Same rule as the server: edited at or above the threshold and above the band; real below both. */
@@ -292,7 +314,8 @@
   els.thresholdReset.addEventListener('click', () => {
     userThreshold = null;
     const first = cards.find((c) => c.view);
-    const base = first && first.view.result.thresholds ? first.view.result.thresholds.edited : 0.5;
+    if (!first) return;
+    const base = first.view.result.thresholds ? first.view.result.thresholds.edited : 0.5;
     els.threshold.value = String(base);
     setThresholdDisplay(base);
     relabelAll();
@@ -315,28 +338,9 @@
     // The server's threshold becomes the slider's starting point until the user moves it.
     if (userThreshold === null && r.thresholds && typeof r.thresholds.edited === 'number') {
       els.threshold.value = String(r.thresholds.edited);
+      els.threshold.disabled = false;
       setThresholdDisplay(r.thresholds.edited);
     }
-    const scores = $('.scores', el);
-    scores.replaceChildren();
-    const addScore = (name, v, help) => {
-      const dt = document.createElement('dt');
-      dt.textContent = name;
-      const dd = document.createElement('dd');
-      const m = document.createElement('meter');
-      m.min = 0;
-      m.max = 1;
-      m.value = typeof v === 'number' ? v : 0;
-      m.setAttribute('aria-label', `${name} score`);
-      const span = document.createElement('span');
-      span.textContent = typeof v === 'number' ? v.toFixed(3) : `— ${help}`;
-      dd.append(m, ' ', span);
-      scores.append(dt, dd);
-    };
-    addScore('Edited', r.scores.edited, '');
-    addScore('Deepfake', r.scores.deepfake, '(not assessed: judged real)');
-    addScore('Retouched', r.scores.retouched, '(not assessed: judged real)');
-
     renderEvidence(card);
     const notes = (r.notes || []).map((n) => n.replace(/^[a-z_]+: /, ''));
     $('.notes', el).textContent = notes.length ? `Notes: ${notes.join('; ')}.` : '';
@@ -352,10 +356,51 @@
     renderLabels(card);
   }
 
+  /** A bar whose colour says what the value means (not a <meter>, which is green whatever it shows). */
+  function bar(value, tone, name) {
+    const outer = document.createElement('span');
+    outer.className = `bar tone-${tone}`;
+    outer.setAttribute('role', 'meter');
+    outer.setAttribute('aria-valuemin', '0');
+    outer.setAttribute('aria-valuemax', '1');
+    outer.setAttribute('aria-valuenow', String(value));
+    outer.setAttribute('aria-label', name);
+    const fill = document.createElement('span');
+    fill.className = 'fill';
+    fill.style.width = `${Math.max(0, Math.min(1, value)) * 100}%`;
+    outer.append(fill);
+    return outer;
+  }
+
+  function renderScores(card, l) {
+    const r = card.view.result;
+    const scores = $('.scores', card.el);
+    scores.replaceChildren();
+    const addScore = (name, v, tone, missing) => {
+      const dt = document.createElement('dt');
+      dt.textContent = name;
+      const dd = document.createElement('dd');
+      if (typeof v === 'number') {
+        const span = document.createElement('span');
+        span.className = 'score-value';
+        span.textContent = v.toFixed(3);
+        dd.append(bar(v, tone, `${name} score ${v.toFixed(3)}`), span);
+      } else dd.textContent = `— ${missing}`;
+      scores.append(dt, dd);
+    };
+    // Edited: coloured by where the score falls under the rule shown (edited / uncertain / real).
+    addScore('Edited', r.scores.edited, decide(r.scores.edited, l.rule).verdict, '');
+    // Deepfake vs retouched: a share between two kinds of edit, neither good nor bad.
+    const why = `not assessed: the server judged this image ${r.verdict}, and the edit type is assessed only for images it judges edited`;
+    addScore('Deepfake', r.scores.deepfake, 'kind', why);
+    addScore('Retouched', r.scores.retouched, 'kind', why);
+  }
+
   function renderLabels(card) {
     const { el } = card;
     const r = card.view.result;
     const l = label(r);
+    renderScores(card, l);
     el.dataset.verdict = l.verdict;
     const word = $('.verdict-word', el);
     word.textContent = VERDICT_WORDS[l.verdict] || l.verdict;
@@ -364,9 +409,9 @@
     if (l.verdict === 'real') et.textContent = '';
     else if (l.edit_type) et.textContent = `— ${l.verdict === 'uncertain' ? 'if edited, most likely ' : ''}${EDIT_WORDS[l.edit_type] || l.edit_type}`;
     else et.textContent = '— edit type not assessed (the classifier runs only on images the server judged edited)';
-    const bar = $('.confidence-bar', el);
-    bar.value = l.confidence;
-    bar.setAttribute('aria-label', `Confidence ${pct(l.confidence)}`);
+    // Confidence in the label shown, in the label's colour.
+    const holder = $('.confidence-bar', el);
+    holder.replaceChildren(bar(l.confidence, l.verdict, `Confidence ${pct(l.confidence)} that it is ${l.verdict}`));
     $('.confidence-value', el).textContent = pct(l.confidence);
     const note = $('.relabel-note', el);
     note.hidden = !l.rule.moved;
@@ -380,7 +425,8 @@
   function renderFaces(card) {
     const { el } = card;
     const r = card.view.result;
-    const faces = Array.isArray(r.faces) ? r.faces : [];
+    // Numbered left to right (top to bottom on ties), as the CLI numbers its #faceN rows.
+    const faces = (Array.isArray(r.faces) ? [...r.faces] : []).sort((a, b) => (a.box ? a.box.x : 0) - (b.box ? b.box.x : 0) || (a.box ? a.box.y : 0) - (b.box ? b.box.y : 0));
     const boxes = $('.boxes', el);
     const list = $('.face-list', el);
     boxes.replaceChildren();
@@ -388,6 +434,10 @@
     $('.faces', el).hidden = faces.length === 0;
     const W = (r.image && r.image.width) || 1;
     const H = (r.image && r.image.height) || 1;
+    // The API's boxes are on the working image; the list gives them in the original's pixels (as the CLI does).
+    const longOrig = Math.max((r.image && r.image.original_width) || 0, (r.image && r.image.original_height) || 0);
+    const scale = longOrig > 0 ? longOrig / Math.max(W, H) : 1;
+    const o = (v) => Math.round(v * scale);
     faces.forEach((f, i) => {
       const l = label(f, r);
       const b = f.box || { x: 0, y: 0, width: 0, height: 0 };
@@ -407,7 +457,7 @@
         `scores edited ${f.scores.edited.toFixed(3)}` +
         `${typeof f.scores.deepfake === 'number' ? `, deepfake ${f.scores.deepfake.toFixed(3)}` : ''}` +
         `${typeof f.scores.retouched === 'number' ? `, retouched ${f.scores.retouched.toFixed(3)}` : ''}; ` +
-        `box ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}×${Math.round(b.height)}`;
+        `box x ${o(b.x)}, y ${o(b.y)}, ${o(b.width)}×${o(b.height)} (original pixels)`;
       list.append(li);
     });
   }
@@ -493,5 +543,8 @@
     canvas.style.opacity = $('.heatmap-opacity', card.el).value;
   }
 
-  setThresholdDisplay(els.threshold.value);
+  // Until a result says which threshold the server's model uses, there is nothing to show or move.
+  els.threshold.disabled = true;
+  els.thresholdValue.textContent = 'the server’s (shown with the first result)';
+  els.threshold.setAttribute('aria-valuetext', 'not available until a result is shown');
 })();

@@ -3,6 +3,7 @@ import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { normaliseUpload, type UploadLimits } from '@dfd/imaging';
 import { analysisId, type AnalysisJobData, type AnalysisOptions, type AnalysisResult, type PixelStore } from '@dfd/jobs';
 import { ApiError } from './errors.js';
+import { JobWaiters } from './job-waiters.js';
 
 export type AnalysisStatus = 'queued' | 'processing' | 'completed' | 'failed';
 
@@ -55,6 +56,7 @@ export class AnalysisService {
   ) {}
 
   private inflightDecodes = 0;
+  private waiters: JobWaiters | undefined;
 
   /**
    * Decoding is the gateway's CPU-heavy step. Past a bound, a burst is answered with an immediate
@@ -136,7 +138,8 @@ export class AnalysisService {
     if (!job) return null;
     const state = await job.getState();
     if (seconds > 0 && state !== 'completed' && state !== 'failed') {
-      await job.waitUntilFinished(this.events, seconds * 1000).catch(() => undefined);
+      this.waiters ??= new JobWaiters(this.events);
+      await this.waiters.wait(id, seconds * 1000, async () => ['completed', 'failed'].includes(await job.getState()));
     }
     return this.get(id);
   }

@@ -24,7 +24,11 @@ export interface Backend {
 
 export interface RunStats {
   files: number;
+  /** real, edited, uncertain, error; `edited:deepfake`, `uncertain:retouched`, ...; `throttled` (error rows from 429s). */
   counts: Record<string, number>;
+  /** 429 `rate_limited` answers the run was paced by, and how long it waited for rate-limit windows. */
+  throttledAnswers?: number;
+  pacedMs?: number;
 }
 
 /**
@@ -45,9 +49,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<RunStats> {
     throw err;
   }
   progress = new Progress(entries.length, stderr, !opts.quiet, Boolean(stderr.isTTY));
-  const counts: Record<string, number> = { real: 0, edited: 0, uncertain: 0, error: 0, deepfake: 0, retouched: 0 };
+  const counts: Record<string, number> = { real: 0, edited: 0, uncertain: 0, error: 0, throttled: 0 };
 
-  const processOne = async (entry: Entry): Promise<Outcome> => {
+  const processOne = async (entry: Entry): Promise<Outcome & { throttled?: boolean }> => {
     if (entry.error) return { path: entry.path, error: entry.error };
     let body: Buffer;
     try {
@@ -59,7 +63,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<RunStats> {
       return { path: entry.path, result: await backend.analyse(body) };
     } catch (err) {
       if (err instanceof FatalError) throw err;
-      if (err instanceof FileError) return { path: entry.path, error: err.message };
+      if (err instanceof FileError) return { path: entry.path, error: err.message, throttled: err.throttled };
       return { path: entry.path, error: `failed: ${describeError(err)}` };
     }
   };
@@ -79,7 +83,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<RunStats> {
   const worker = async () => {
     while (fatal === undefined && next < entries.length) {
       const i = next++;
-      let o: Outcome;
+      let o: Outcome & { throttled?: boolean };
       try {
         o = await processOne(entries[i]!);
       } catch (err) {
@@ -88,8 +92,11 @@ export async function analyze(opts: AnalyzeOptions): Promise<RunStats> {
       }
       if (o.result) {
         counts[o.result.verdict] = (counts[o.result.verdict] ?? 0) + 1;
-        if (o.result.edit_type) counts[o.result.edit_type] = (counts[o.result.edit_type] ?? 0) + 1;
-      } else counts.error = (counts.error ?? 0) + 1;
+        if (o.result.edit_type) counts[`${o.result.verdict}:${o.result.edit_type}`] = (counts[`${o.result.verdict}:${o.result.edit_type}`] ?? 0) + 1;
+      } else {
+        counts.error = (counts.error ?? 0) + 1;
+        if (o.throttled) counts.throttled = (counts.throttled ?? 0) + 1;
+      }
       slots[i] = o;
       progress!.tick(!o.error);
       flush();
@@ -103,19 +110,32 @@ export async function analyze(opts: AnalyzeOptions): Promise<RunStats> {
     await backend.close?.().catch(() => undefined);
   }
   if (fatal !== undefined) throw fatal;
-  return { files: entries.length, counts };
+  const paced = backend as Backend & { throttled?: number; pacer?: { waitedMs: number } };
+  return { files: entries.length, counts, throttledAnswers: paced.throttled, pacedMs: paced.pacer?.waitedMs };
 }
 
+/**
+ * Counts per verdict. Each file is in exactly one of real / edited / uncertain / error, and those
+ * four add up to the total; the edit type is shown inside edited (and uncertain) with its own sum.
+ */
 export function formatSummary(stats: RunStats): string {
   const c = stats.counts;
+  const n = (k: string) => c[k] ?? 0;
+  const split = (verdict: string) => {
+    const d = n(`${verdict}:deepfake`);
+    const r = n(`${verdict}:retouched`);
+    if (!d && !r) return '';
+    const rest = n(verdict) - d - r;
+    return `  = ${d} deepfake + ${r} retouched${rest ? ` + ${rest} without a type` : ''}${verdict === 'uncertain' ? ' (the leaning, not a verdict)' : ''}`;
+  };
+  const line = (k: string, v: number, note = '') => `${k.padEnd(10)}${String(v).padStart(6)}${note}`;
   const lines = [
-    ['edited', c.edited ?? 0],
-    ['  deepfake', c.deepfake ?? 0],
-    ['  retouched', c.retouched ?? 0],
-    ['uncertain', c.uncertain ?? 0],
-    ['real', c.real ?? 0],
-    ['error', c.error ?? 0],
-    ['total', stats.files],
-  ] as const;
-  return lines.map(([k, v]) => `${k.padEnd(12)}${String(v).padStart(6)}`).join('\n') + '\n';
+    line('real', n('real')),
+    line('edited', n('edited'), split('edited')),
+    line('uncertain', n('uncertain'), split('uncertain')),
+    line('error', n('error'), n('throttled') ? `  (${n('throttled')} refused by the server's rate or queue limits: not analysed)` : ''),
+    line('total', stats.files, '  = real + edited + uncertain + error'),
+  ];
+  if (stats.throttledAnswers) lines.push(`paced by the server's rate limit: ${stats.throttledAnswers} answer(s) 429 rate_limited, ${((stats.pacedMs ?? 0) / 1000).toFixed(1)} s waited (summed over parallel uploads)`);
+  return lines.join('\n') + '\n';
 }

@@ -1,6 +1,12 @@
 /** A problem with one file: it becomes an `error` row and the run goes on. */
 export class FileError extends Error {
   override name = 'FileError';
+  /** The server kept refusing with 429 (rate or queue limits) until retries or time ran out. */
+  throttled = false;
+  constructor(message: string, opts: { throttled?: boolean } = {}) {
+    super(message);
+    this.throttled = opts.throttled ?? false;
+  }
 }
 
 /** The run cannot go on (gateway unreachable, models missing, key refused): exit code 1. */

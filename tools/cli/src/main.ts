@@ -4,8 +4,10 @@
  *   dfd analyze <files or folders...> --out results.csv
  * Exit codes: 0 the run finished (files that could not be analysed are `error` rows, not failures),
  * 1 the run could not happen (gateway unreachable, models missing, output unwritable, API key
- * refused, invalid option value), 2 usage (unknown command or option, no inputs).
+ * refused, invalid option value), 2 usage (unknown command or option, no inputs, a path that does
+ * not exist), 3 the run finished but the server's rate or queue limits left files unanalysed.
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +20,9 @@ export const defaultModelsDir = join(dirname(fileURLToPath(import.meta.url)), '.
 
 export const usage = `Usage: dfd analyze <files or folders...> [options]
 
-Analyses images (folders are walked recursively) and writes one row per image, plus one row per
-face (path#face1, with its box x,y,w,h in original-image pixels) when faces were found.
+Analyses images (folders are walked recursively) and writes one row per image. Faces: one face
+whose judgement is the image's puts its box (x,y,w,h, original-image pixels) on the image row;
+several faces (or one judged differently) get a row each, path#face1... numbered left to right.
 
 Options:
   -o, --out <file>        results file: .csv or .jsonl (default: CSV on stdout)
@@ -41,9 +44,14 @@ Options:
 Columns: path, verdict, edit_type, score_edited, score_deepfake, score_retouched, confidence,
 faces, error, x, y, w, h.
 
-Exit codes: 0 the run finished, even when some files have an error row; 1 the run could not
-happen (gateway unreachable, models missing, output not writable, API key refused, bad option
-value); 2 usage error.
+Against a gateway, uploads are paced to its RateLimit-* headers (a 429 rate_limited waits for the
+next window and is not counted as a retry; the --timeout per file still bounds it).
+
+Exit codes: 0 the run finished, even when some files have an error row (not an image, corrupt);
+1 the run could not happen (gateway unreachable, models missing, output not writable, API key
+refused, bad option value); 2 usage error (unknown option, a path that does not exist);
+3 the run finished but some files were refused by the server's rate or queue limits (429) until
+their retries or time ran out: those rows say so, re-run them.
 `;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max = 1_000_000): number {
@@ -91,6 +99,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     if (command !== 'analyze' && command !== 'analyse') throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
     if (inputs.length === 0) throw new UsageError('give at least one file or folder to analyse');
+    const missing = inputs.filter((p) => {
+      try {
+        statSync(p);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    if (missing.length) throw new UsageError(`no such file or folder: ${missing.join(', ')} (relative paths are taken from ${process.cwd()})`);
   } catch (err) {
     process.stderr.write(`dfd: ${(err as Error).message}\n\n${usage}`);
     return 2;
@@ -135,6 +152,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const toStdout = v.out !== undefined && v.out !== '-';
       (toStdout ? process.stdout : process.stderr).write(formatSummary(stats));
     }
+    const throttled = stats.counts.throttled ?? 0;
+    if (throttled > 0) {
+      process.stderr.write(`dfd: ${throttled} file(s) were not analysed: the server kept answering 429 (rate or queue limits) until their retries or --timeout ran out. Their rows say so; re-run them, or use an API key with a higher limit.\n`);
+      return 3;
+    }
     return 0;
   } catch (err) {
     if (err instanceof FatalError) {
@@ -148,6 +170,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
 if (invokedDirectly) {
+  // `npm run dfd -- analyze ./photos` runs in the repository; the user's paths are from where they typed it.
+  if (process.env.npm_lifecycle_event === 'dfd' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
   const code = await main(process.argv.slice(2));
   // Exit once stdout has drained (large CSV on a pipe); keep-alive sockets and onnxruntime
   // threads would otherwise hold the process open.

@@ -34,7 +34,9 @@ function setJudgement(
 }
 
 /**
- * The image row, then one row per face (`path#face1`, ...) with its box. Boxes are given in the
+ * The image row, then one row per face (`path#face1`, ... numbered left to right, as on the web
+ * page) with its box. A single face whose judgement is the image's own adds nothing but its box:
+ * the box goes on the image row instead of a duplicate `#face1` row. Boxes are given in the
  * original image's pixels (EXIF rotation applied); the API reports them on the working image.
  */
 export function rowsFor(o: Outcome): Row[] {
@@ -46,23 +48,30 @@ export function rowsFor(o: Outcome): Row[] {
   }
   const r = o.result;
   setJudgement(row, r);
-  const faces = Array.isArray(r.faces) ? r.faces : [];
+  const faces = (Array.isArray(r.faces) ? [...r.faces] : []).sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
   row.faces = faces.length;
-  const rows = [row];
   const longWork = Math.max(r.image?.width ?? 0, r.image?.height ?? 0);
   const longOrig = Math.max(r.image?.original_width ?? 0, r.image?.original_height ?? 0);
   const scale = longWork > 0 && longOrig > 0 ? longOrig / longWork : 1;
-  faces.forEach((f, i) => {
+  const setBox = (target: Row, box: { x: number; y: number; width: number; height: number }) => {
+    target.x = Math.round(box.x * scale);
+    target.y = Math.round(box.y * scale);
+    target.w = Math.round(box.width * scale);
+    target.h = Math.round(box.height * scale);
+  };
+  const faceRows = faces.map((f, i) => {
     const fr = blank();
     fr.path = `${o.path}#face${i + 1}`;
     setJudgement(fr, f);
-    fr.x = Math.round(f.box.x * scale);
-    fr.y = Math.round(f.box.y * scale);
-    fr.w = Math.round(f.box.width * scale);
-    fr.h = Math.round(f.box.height * scale);
-    rows.push(fr);
+    setBox(fr, f.box);
+    return fr;
   });
-  return rows;
+  const sameAsImage = (fr: Row) => (['verdict', 'edit_type', 'score_edited', 'score_deepfake', 'score_retouched', 'confidence'] as const).every((k) => fr[k] === row[k]);
+  if (faces.length === 1 && sameAsImage(faceRows[0]!)) {
+    setBox(row, faces[0]!.box);
+    return [row];
+  }
+  return [row, ...faceRows];
 }
 
 function csvField(v: string | number | null): string {

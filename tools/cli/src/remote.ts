@@ -38,9 +38,58 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 
+/**
+ * Paces every request of the run to the server's `RateLimit-Remaining` / `RateLimit-Reset`
+ * headers (shared by all concurrent uploads), so a batch waits for the next window instead of
+ * spending retries on 429s. A `rate_limited` 429 with Retry-After blocks everyone until then.
+ */
+export class RatePacer {
+  private remaining: number | undefined;
+  private resetAt = 0;
+  private blockedUntil = 0;
+  waitedMs = 0;
+
+  /** Waits for a request slot; never past `deadline` (returns false then). */
+  async acquire(deadline: number): Promise<boolean> {
+    for (;;) {
+      const now = Date.now();
+      let until = 0;
+      if (this.blockedUntil > now) until = this.blockedUntil;
+      else if (this.remaining !== undefined && now < this.resetAt) {
+        if (this.remaining > 0) {
+          this.remaining -= 1;
+          return true;
+        }
+        until = this.resetAt + 50;
+      } else return true; // no budget known, or the window is over
+      if (until > deadline) return false;
+      this.waitedMs += until - now;
+      await sleep(until - now);
+    }
+  }
+
+  observe(headers: Headers, now = Date.now()): void {
+    const remaining = Number(headers.get('ratelimit-remaining') ?? NaN);
+    const reset = Number(headers.get('ratelimit-reset') ?? NaN);
+    if (!Number.isFinite(remaining) || !Number.isFinite(reset)) return;
+    const resetAt = now + reset * 1000;
+    // Requests already in flight are counted in our own remaining; keep the lower figure in a window.
+    if (this.remaining !== undefined && Math.abs(resetAt - this.resetAt) < 1500) this.remaining = Math.min(this.remaining, remaining);
+    else this.remaining = remaining;
+    this.resetAt = resetAt;
+  }
+
+  block(untilMs: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, untilMs);
+  }
+}
+
 /** Talks to the gateway: POST /v1/analyses (raw body, ?wait), then long-polls links.self. */
 export class RemoteAnalyser {
   retries = 0;
+  /** Answers 429 `rate_limited` (paced, not counted as retries). */
+  throttled = 0;
+  readonly pacer = new RatePacer();
   private readonly base: string;
 
   constructor(private readonly opts: RemoteOptions) {
@@ -78,6 +127,9 @@ export class RemoteAnalyser {
   /** One HTTP exchange with retries for 429/5xx (Retry-After honoured) and network errors. */
   private async request(method: 'GET' | 'POST', path: string, deadline: number, body?: Buffer): Promise<{ status: number; json: ApiView & { error?: { code?: string; message?: string } } }> {
     for (let attempt = 0; ; attempt++) {
+      if (!(await this.pacer.acquire(deadline))) {
+        throw new FileError(`429 rate_limited: the server's rate limit left no slot within the ${Math.round(this.opts.fileTimeoutMs / 1000)} s budget (use an API key with a higher limit, or --timeout)`, { throttled: true });
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new FileError(`timeout: no result within ${Math.round(this.opts.fileTimeoutMs / 1000)} s`);
       let res: Response;
@@ -94,6 +146,7 @@ export class RemoteAnalyser {
         await this.pause(why, this.backoff(attempt), deadline);
         continue;
       }
+      this.pacer.observe(res.headers);
       const text = await res.text().catch(() => '');
       let json: ApiView = {};
       try {
@@ -101,10 +154,17 @@ export class RemoteAnalyser {
       } catch {
         json = { error: { code: 'bad_response', message: text.slice(0, 200) } };
       }
+      const hinted = parseRetryAfter(res.headers.get('retry-after'));
+      if (res.status === 429 && json.error?.code === 'rate_limited') {
+        // Pacing, not a failure: everyone waits for the window; bounded by the file's time budget.
+        this.throttled += 1;
+        attempt -= 1;
+        this.pacer.block(Date.now() + (hinted ?? 1000) + Math.round(Math.random() * 250));
+        continue;
+      }
       if (TRANSIENT_STATUS.has(res.status)) {
         const why = `${res.status} ${json.error?.code ?? res.statusText}`;
-        if (attempt >= this.opts.retries) throw new FileError(`${why}: ${json.error?.message ?? ''} (gave up after ${attempt + 1} attempts)`.replace(':  (', ' ('));
-        const hinted = parseRetryAfter(res.headers.get('retry-after'));
+        if (attempt >= this.opts.retries) throw new FileError(`${why}: ${json.error?.message ?? ''} (gave up after ${attempt + 1} attempts)`.replace(':  (', ' ('), { throttled: res.status === 429 });
         // The server's hint wins (plus a little jitter so workers do not return in lockstep).
         const delay = hinted !== undefined ? Math.min(hinted, 120_000) + Math.round(Math.random() * 250) : this.backoff(attempt);
         await this.pause(why, delay, deadline);
@@ -118,7 +178,7 @@ export class RemoteAnalyser {
   }
 
   private async pause(why: string, delayMs: number, deadline: number): Promise<void> {
-    if (Date.now() + delayMs > deadline) throw new FileError(`timeout: still failing (${why}) when the ${Math.round(this.opts.fileTimeoutMs / 1000)} s budget ran out`);
+    if (Date.now() + delayMs > deadline) throw new FileError(`timeout: still failing (${why}) when the ${Math.round(this.opts.fileTimeoutMs / 1000)} s budget ran out`, { throttled: why.startsWith('429') });
     this.retries += 1;
     this.opts.onRetry?.(why, delayMs);
     await sleep(delayMs);

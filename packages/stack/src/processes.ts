@@ -1,0 +1,214 @@
+/** Local processes: a redis-server and the built services, each on its own loopback ports. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (packages/stack/{src,dist} → ../../..). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+export type LineSink = (name: string, line: string, stream: 'stdout' | 'stderr') => void;
+
+/**
+ * A child process in its own process group (`detached`), so a terminal's Ctrl-C reaches only the
+ * launcher, which then stops everything in order. Its output is kept (last 20 kB, for test
+ * failure messages) and, with `onLine`, handed over line by line.
+ */
+export class ManagedProcess {
+  child: ChildProcess | undefined;
+  output = '';
+  onLine: LineSink | undefined;
+  constructor(
+    public name: string,
+    private readonly cmd: string,
+    private readonly args: string[],
+    private readonly env: Record<string, string>,
+  ) {}
+
+  start(): this {
+    const child = spawn(this.cmd, this.args, { cwd: repoRoot, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = child;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let partial = '';
+      child[stream]?.on('data', (d: Buffer) => {
+        const text = d.toString();
+        this.output = (this.output + text).slice(-20_000);
+        if (!this.onLine) return;
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line) this.onLine(this.name, line, stream);
+      });
+    }
+    return this;
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  get alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Signals the process and waits for it to exit; SIGKILL after `timeoutMs`. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> {
+    const child = this.child;
+    if (!child || !this.alive) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
+  }
+}
+
+/** True when a Redis answers PING at host:port (raw RESP, no client library needed). */
+export function redisPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    let data = '';
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.once('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => {
+      data += d.toString();
+      if (data.includes('\r\n')) done(data.startsWith('+PONG') || data.startsWith('-NOAUTH'));
+    });
+  });
+}
+
+export interface RedisOptions {
+  port?: number;
+  /** Where the append-only file lives; a fresh temporary folder when absent. */
+  dataDir?: string;
+  /** Append-only persistence (default false here; the stack launcher turns it on): a restart then loses no accepted job. */
+  appendOnly?: boolean;
+}
+
+export class RedisServer extends ManagedProcess {
+  readonly dataDir: string;
+  constructor(
+    readonly port: number,
+    opts: RedisOptions = {},
+  ) {
+    const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dfd-redis-'));
+    mkdirSync(dataDir, { recursive: true });
+    const persistence = opts.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+    super('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dataDir, '--loglevel', 'warning'], {});
+    this.dataDir = dataDir;
+  }
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  async ready(timeoutMs = 20_000): Promise<this> {
+    await waitFor(`redis on ${this.port}`, async () => {
+      if (!this.alive) throw new Error(`redis-server exited:\n${this.output}`);
+      return redisPing('127.0.0.1', this.port);
+    }, timeoutMs);
+    return this;
+  }
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  return new RedisServer(opts.port ?? (await freePort()), opts).start().ready();
+}
+
+export async function httpReady(url: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(url, async () => (await fetch(url)).ok, timeoutMs, 150);
+}
+
+export type ServiceName = 'gateway' | 'detector' | 'classifier';
+
+export interface ServiceHandle extends ManagedProcess {
+  kind: ServiceName;
+  httpPort: number;
+  grpcPort: number;
+}
+
+export interface ServiceOptions {
+  /** Runs it under `ulimit -n` (descriptor-exhaustion tests). */
+  nofile?: number;
+  timeoutMs?: number;
+  httpPort?: number;
+  grpcPort?: number;
+  /** Name shown in logs (detector-0, ...); the kind when absent. */
+  name?: string;
+  onLine?: LineSink;
+}
+
+/** Starts a built service (dist/server.js) on its ports and waits until `waitPath` answers 200. */
+export async function startService(kind: ServiceName, env: Record<string, string>, waitPath = '/healthz', opts: ServiceOptions = {}): Promise<ServiceHandle> {
+  const httpPort = opts.httpPort ?? (await freePort());
+  const grpcPort = opts.grpcPort ?? (await freePort());
+  const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
+  const [cmd, args] = opts.nofile
+    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$1"`, process.execPath, script]]
+    : [process.execPath, [script]];
+  const proc = new ManagedProcess(opts.name ?? kind, cmd as string, args as string[], {
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    ORT_INTRA_OP_THREADS: '1',
+    // The service stops itself (in order) if the launcher dies without stopping it.
+    DFD_PARENT_PID: String(process.pid),
+    ...env,
+    HTTP_PORT: String(httpPort),
+    GRPC_PORT: String(grpcPort),
+  }) as ServiceHandle;
+  proc.onLine = opts.onLine;
+  proc.start();
+  proc.kind = kind;
+  proc.httpPort = httpPort;
+  proc.grpcPort = grpcPort;
+  try {
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    for (;;) {
+      if (!proc.alive) throw new Error(`${proc.name} exited (${proc.child?.signalCode ?? proc.child?.exitCode}) before it was ready`);
+      const ok = await fetch(`http://127.0.0.1:${httpPort}${waitPath}`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${proc.name} on ${httpPort}${waitPath}`);
+      await sleep(150);
+    }
+  } catch (err) {
+    await proc.kill();
+    throw new Error(`${(err as Error).message}\n--- ${proc.name} output ---\n${proc.output}`);
+  }
+  return proc;
+}
