@@ -8,7 +8,7 @@
  *
  * __ENV: BASE_URL (http://127.0.0.1:8080), API_KEY (sent as Bearer when set), HOLD (5m),
  * THINK_MIN_S/THINK_MAX_S (2/5), WAIT_S (25, long-poll per GET), VERDICT_TIMEOUT_S (120),
- * MAX_429_RETRIES (20), MAX_TRANSPORT_RETRIES (3), ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000),
+ * MAX_429_RETRIES (20), MAX_TRANSPORT_RETRIES (3), USERS / RAMP_PER_S (the scenario's own), ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000),
  * SAMPLES_DIR (../samples: absolute, or relative to this folder; needs a manifest.json, see
  * scripts/make-samples.ts), SEED (per run).
  */
@@ -80,15 +80,18 @@ http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 429));
  * @returns {import('k6/options').Options}
  */
 export function scenarioOptions(p) {
-  const ramp = Math.max(1, Math.ceil(p.target / p.perSecond));
+  // USERS / RAMP_PER_S scale a scenario down (the CI smoke test runs users-500.js with 50 users).
+  const target = Number(env('USERS', String(p.target)));
+  const perSecond = Number(env('RAMP_PER_S', String(p.perSecond)));
+  const ramp = Math.max(1, Math.ceil(target / perSecond));
   return {
     scenarios: {
       [p.name]: {
         executor: 'ramping-vus',
         startVUs: 0,
         stages: [
-          { duration: `${ramp}s`, target: p.target },
-          { duration: env('HOLD', '5m'), target: p.target },
+          { duration: `${ramp}s`, target },
+          { duration: env('HOLD', '5m'), target },
           { duration: '10s', target: 0 },
         ],
         // Let a VU that is waiting for its verdict finish, so a job is never abandoned mid-wait.
