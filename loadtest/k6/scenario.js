@@ -1,17 +1,22 @@
 // @ts-check
 /**
  * The virtual user shared by users-500.js and users-2000.js (k6 JavaScript, no build step; stock
- * k6 runs it as is). Each iteration: upload a unique variant of one of the committed samples,
- * honour 429 + Retry-After, then wait for the verdict (GET ?wait=N long-polls), then think.
+ * k6 runs it as is). Each iteration: upload a unique variant of one of the samples; on 429 sleep
+ * Retry-After and send it again; after a transport error or a 502/503/504, send the same image
+ * again (a user retries their photo, they do not pick another); once accepted, wait for the
+ * verdict (GET ?wait=N long-polls) until VERDICT_TIMEOUT_S after acceptance; then think.
  *
  * __ENV: BASE_URL (http://127.0.0.1:8080), API_KEY (sent as Bearer when set), HOLD (5m),
  * THINK_MIN_S/THINK_MAX_S (2/5), WAIT_S (25, long-poll per GET), VERDICT_TIMEOUT_S (120),
- * ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000), SUMMARY_DIR (.), SEED (per run).
+ * MAX_429_RETRIES (20), MAX_TRANSPORT_RETRIES (3), USERS / RAMP_PER_S (the scenario's own), ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000),
+ * SAMPLES_DIR (../samples: absolute, or relative to this folder; needs a manifest.json, see
+ * scripts/make-samples.ts), SEED (per run).
  */
 import http from 'k6/http';
 import { sleep } from 'k6';
+import { open as openFile, SeekMode } from 'k6/experimental/fs';
 import { Counter, Trend } from 'k6/metrics';
-import { variant } from './variants.js';
+import { variantInPlace } from './variants.js';
 
 /** @typedef {import('./variants.js').SampleMeta} SampleMeta */
 
@@ -23,23 +28,48 @@ const VERDICT_TIMEOUT_S = Number(env('VERDICT_TIMEOUT_S', '120'));
 const THINK_MIN_S = Number(env('THINK_MIN_S', '2'));
 const THINK_MAX_S = Number(env('THINK_MAX_S', '5'));
 const MAX_429_RETRIES = Number(env('MAX_429_RETRIES', '20'));
+const MAX_TRANSPORT_RETRIES = Number(env('MAX_TRANSPORT_RETRIES', '3'));
+const SAMPLES_DIR = env('SAMPLES_DIR', '../samples').replace(/\/+$/, '');
 
-// Init context: every VU reads the small samples once (binary data cannot go in a SharedArray).
+// Init context. Samples are 50-500 KB: k6/experimental/fs keeps one copy in memory for all VUs
+// (open(..., 'b') would hold one per VU: gigabytes at 2000 VUs); each upload reads its own copy.
 /** @type {SampleMeta[]} */
-const manifest = JSON.parse(open('../samples/manifest.json'));
-const samples = manifest.map((meta) => ({ meta, bytes: new Uint8Array(open(`../samples/${meta.file}`, 'b')) }));
+const manifest = JSON.parse(open(`${SAMPLES_DIR}/manifest.json`));
+const samples = await Promise.all(manifest.map(async (meta) => ({ meta, file: await openFile(`${SAMPLES_DIR}/${meta.file}`) })));
+
+/** A fresh copy of a sample's bytes. @param {{ meta: SampleMeta, file: import('k6/experimental/fs').File }} s */
+async function readSample(s) {
+  const buf = new Uint8Array(s.meta.bytes);
+  await s.file.seek(0, SeekMode.Start);
+  let got = 0;
+  while (got < buf.length) {
+    const chunk = new Uint8Array(buf.length - got);
+    const n = await s.file.read(chunk);
+    if (n === null || n <= 0) throw new Error(`${s.meta.file}: short read (${got} of ${buf.length} bytes)`);
+    buf.set(n === chunk.length ? chunk : chunk.subarray(0, n), got);
+    got += n;
+  }
+  return buf;
+}
 
 export const accepted = new Counter('jobs_accepted');
 export const completed = new Counter('jobs_completed');
 export const failed = new Counter('jobs_failed');
 export const lost = new Counter('jobs_lost');
-export const throttled = new Counter('rejected_429');
+export const throttledCount = new Counter('rejected_429');
 export const gaveUp = new Counter('uploads_given_up');
 export const serverErrors = new Counter('server_errors_5xx');
 export const transportErrors = new Counter('transport_errors');
 export const clientErrors = new Counter('unexpected_4xx');
+export const retriedSame = new Counter('upload_retries_same_image');
+export const throttledUploads = new Counter('uploads_throttled');
 export const acceptMs = new Trend('accept_ms', true);
+/** Acceptance (the 200/202 arrived) to completed verdict: what the deadline applies to. */
 export const verdictMs = new Trend('verdict_ms', true);
+/** Time an upload spent refused (429s and their Retry-After sleeps) before it was accepted or given up. */
+export const throttledMs = new Trend('throttled_ms', true);
+/** First upload attempt to completed verdict: what the user saw, throttling and retries included. */
+export const totalMs = new Trend('total_ms', true);
 
 // 429 is an expected answer under backpressure, not a failed request.
 http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 429));
@@ -50,15 +80,18 @@ http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 429));
  * @returns {import('k6/options').Options}
  */
 export function scenarioOptions(p) {
-  const ramp = Math.max(1, Math.ceil(p.target / p.perSecond));
+  // USERS / RAMP_PER_S scale a scenario down (the CI smoke test runs users-500.js with 50 users).
+  const target = Number(env('USERS', String(p.target)));
+  const perSecond = Number(env('RAMP_PER_S', String(p.perSecond)));
+  const ramp = Math.max(1, Math.ceil(target / perSecond));
   return {
     scenarios: {
       [p.name]: {
         executor: 'ramping-vus',
         startVUs: 0,
         stages: [
-          { duration: `${ramp}s`, target: p.target },
-          { duration: env('HOLD', '5m'), target: p.target },
+          { duration: `${ramp}s`, target },
+          { duration: env('HOLD', '5m'), target },
           { duration: '10s', target: 0 },
         ],
         // Let a VU that is waiting for its verdict finish, so a job is never abandoned mid-wait.
@@ -109,19 +142,24 @@ function json(res) {
 }
 
 /** @param {{ seed: number }} data */
-export function vu(data) {
+export async function vu(data) {
   const headers = /** @type {Record<string, string>} */ ({});
   if (API_KEY) headers.authorization = `Bearer ${API_KEY}`;
   // 4096 iterations per VU before two VUs could share a variant; far beyond any hold.
   const n = data.seed + __VU * 4096 + __ITER;
   const sample = samples[(__VU + __ITER) % samples.length];
-  const body = variant(sample.bytes, sample.meta, n);
-  const started = Date.now();
+  const body = variantInPlace(await readSample(sample), sample.meta, n);
+  const firstTry = Date.now();
 
   /** @type {any} */
   let view = null;
   let lastStatus = 0;
-  for (let attempt = 0; attempt <= MAX_429_RETRIES; attempt++) {
+  let refusals = 0;
+  let transportRetries = 0;
+  let throttled = 0;
+  let acceptedAt = 0;
+  for (;;) {
+    const sent = Date.now();
     const res = http.post(`${BASE_URL}/v1/analyses`, /** @type {ArrayBuffer} */ (body.buffer), {
       headers: { ...headers, 'content-type': sample.meta.mime },
       tags: { name: 'POST /v1/analyses', format: sample.meta.format },
@@ -130,16 +168,33 @@ export function vu(data) {
     classify(res);
     lastStatus = res.status;
     if (res.status === 429) {
-      throttled.add(1);
+      throttledCount.add(1, { code: String(json(res)?.error?.code) });
+      if (refusals++ >= MAX_429_RETRIES) {
+        throttled += Date.now() - sent;
+        break;
+      }
       sleep(retryAfterSeconds(res));
+      throttled += Date.now() - sent;
+      continue;
+    }
+    if ((res.status === 0 || res.status === 502 || res.status === 503 || res.status === 504) && transportRetries < MAX_TRANSPORT_RETRIES) {
+      // The same picture again: if the first attempt did reach the queue, this is the same analysis.
+      transportRetries++;
+      retriedSame.add(1, { status: String(res.status) });
+      sleep(res.status === 0 ? transportRetries : retryAfterSeconds(res));
       continue;
     }
     if (res.status === 200 || res.status === 202) {
+      acceptedAt = Date.now();
       // Connecting counts: a full accept queue shows up as slow connects, not slow responses.
       acceptMs.add(res.timings.blocked + res.timings.connecting + res.timings.tls_handshaking + res.timings.duration);
       view = json(res);
     }
     break;
+  }
+  if (throttled > 0) {
+    throttledUploads.add(1);
+    throttledMs.add(throttled);
   }
   if (!view) {
     if (lastStatus === 429) gaveUp.add(1);
@@ -148,9 +203,11 @@ export function vu(data) {
   }
   accepted.add(1);
 
-  const deadline = started + VERDICT_TIMEOUT_S * 1000;
+  // The deadline runs from acceptance: time spent throttled is reported apart (throttled_ms).
+  const deadline = acceptedAt + VERDICT_TIMEOUT_S * 1000;
   while (view && view.status !== 'completed' && view.status !== 'failed' && Date.now() < deadline) {
-    const res = http.get(`${BASE_URL}/v1/analyses/${view.id}?wait=${WAIT_S}`, { headers, tags: { name: 'GET /v1/analyses/:id' }, timeout: `${WAIT_S + 30}s` });
+    const wait = Math.max(1, Math.min(WAIT_S, Math.ceil((deadline - Date.now()) / 1000)));
+    const res = http.get(`${BASE_URL}/v1/analyses/${view.id}?wait=${wait}`, { headers, tags: { name: 'GET /v1/analyses/:id' }, timeout: `${wait + 30}s` });
     classify(res);
     if (res.status === 200 || res.status === 202) view = json(res) ?? view;
     else if (res.status === 404) view = null;
@@ -158,48 +215,12 @@ export function vu(data) {
   }
   if (view && view.status === 'completed') {
     completed.add(1);
-    verdictMs.add(Date.now() - started);
+    verdictMs.add(Date.now() - acceptedAt);
+    totalMs.add(Date.now() - firstTry);
   } else if (view && view.status === 'failed') {
     failed.add(1, { code: String(view.error?.code) });
   } else {
     lost.add(1);
   }
   sleep(THINK_MIN_S + Math.random() * Math.max(0, THINK_MAX_S - THINK_MIN_S));
-}
-
-/** @param {any} v */
-const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v === undefined ? '-' : String(v));
-
-/**
- * JSON (everything k6 measured) and Markdown (the figures that matter) beside SUMMARY_DIR.
- * @param {string} name @param {any} data @returns {Record<string, string>}
- */
-export function summary(name, data) {
-  const m = data.metrics ?? {};
-  const count = (/** @type {string} */ k) => m[k]?.values?.count ?? 0;
-  const trend = (/** @type {string} */ k) => m[k]?.values ?? {};
-  const lines = [
-    `# Load test ${name}`,
-    '',
-    `Target ${BASE_URL}; ${fmt(m.vus_max?.values?.max)} VUs at most; ${fmt(m.iterations?.values?.count)} iterations in ${fmt((data.state?.testRunDurationMs ?? 0) / 1000)} s.`,
-    '',
-    '| counter | count |',
-    '| --- | ---: |',
-    ...['jobs_accepted', 'jobs_completed', 'jobs_failed', 'jobs_lost', 'rejected_429', 'uploads_given_up', 'server_errors_5xx', 'transport_errors', 'unexpected_4xx'].map((k) => `| ${k} | ${count(k)} |`),
-    '',
-    '| latency (ms) | med | p95 | p99 | max |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...['accept_ms', 'verdict_ms', 'http_req_duration'].map((k) => `| ${k} | ${fmt(trend(k).med)} | ${fmt(trend(k)['p(95)'])} | ${fmt(trend(k)['p(99)'])} | ${fmt(trend(k).max)} |`),
-    '',
-    `Throughput: ${fmt(m.jobs_completed?.values?.rate)} verdicts/s, ${fmt(m.http_reqs?.values?.rate)} requests/s.`,
-    '',
-    '| threshold | ok |',
-    '| --- | --- |',
-  ];
-  for (const [metric, v] of Object.entries(m)) {
-    for (const [expr, t] of Object.entries(/** @type {any} */ (v).thresholds ?? {})) lines.push(`| ${metric}: \`${expr}\` | ${/** @type {any} */ (t).ok ? 'yes' : '**no**'} |`);
-  }
-  const md = lines.join('\n') + '\n';
-  const dir = env('SUMMARY_DIR', '.').replace(/\/+$/, '');
-  return { stdout: md, [`${dir}/summary-${name}.json`]: JSON.stringify(data, null, 2), [`${dir}/summary-${name}.md`]: md };
 }

@@ -9,7 +9,7 @@
  */
 
 /**
- * @typedef {{ offset: number, lo: number, hi: number }} Spot
+ * @typedef {{ offset: number, lo: number, hi: number, step?: number }} Spot  step (coprime with hi-lo+1): digit d writes lo + (d * step) mod (hi-lo+1), so neighbouring variants differ by more than one level (raw pixels that the gateway's downscaling would otherwise average away)
  * @typedef {{ start: number, end: number, at: number }} CrcFix
  * @typedef {{ file: string, format: string, mime: string, width: number, height: number, bytes: number, spots: Spot[], crcs: CrcFix[] }} SampleMeta
  */
@@ -48,10 +48,20 @@ export function capacity(meta) {
 export function variant(template, meta, n) {
   const out = new Uint8Array(template.length);
   out.set(template);
+  return variantInPlace(out, meta, n);
+}
+
+/**
+ * Makes `buf` (a fresh copy of the sample) variant `n` in place; returns it. Saves a copy of a
+ * large sample per upload where the caller already holds its own copy (k6 reads one per upload).
+ * @param {Uint8Array} out @param {SampleMeta} meta @param {number} n
+ * @returns {Uint8Array}
+ */
+export function variantInPlace(out, meta, n) {
   let rest = Math.floor(Math.abs(n)) % capacity(meta);
   for (const s of meta.spots) {
     const radix = s.hi - s.lo + 1;
-    out[s.offset] = s.lo + (rest % radix);
+    out[s.offset] = s.lo + (((rest % radix) * (s.step ?? 1)) % radix);
     rest = Math.floor(rest / radix);
   }
   for (const c of meta.crcs) {

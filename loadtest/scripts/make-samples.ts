@@ -1,8 +1,10 @@
 /**
- * Writes loadtest/samples/: a handful of small synthetic pictures (JPEG, PNG, GIF, TIFF of
- * different sizes; a few KB each) and manifest.json, which says where each file can be varied
- * without breaking it (see k6/variants.js). Deterministic; rerun after changing it and commit the
- * output. Usage: node --import tsx loadtest/scripts/make-samples.ts [outDir]
+ * Writes loadtest/samples/: a handful of synthetic pictures of realistic upload size (JPEG, PNG,
+ * GIF, TIFF; long side >= 640 px; 50-500 KB each, like phone photos scaled for the web) and
+ * manifest.json, which says where each file can be varied without breaking it (see
+ * k6/variants.js). Deterministic; rerun after changing it and commit the output.
+ * Usage: node --import tsx loadtest/scripts/make-samples.ts [outDir]
+ * The k6 scenarios read any folder holding such a manifest (`-e SAMPLES_DIR=...`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,8 +14,11 @@ import { capacity, type SampleMeta } from '../k6/variants.js';
 
 const outDir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'samples');
 
-/** A face-sized blob on a gradient with mild noise: real-photo-like statistics, small files. */
-function picture(w: number, h: number, seed: number): Buffer {
+/**
+ * A face-sized blob on a gradient with sensor-like noise and some texture: photo-like statistics,
+ * so encoders produce photo-like file sizes. `noise` is the noise amplitude (grey levels).
+ */
+function picture(w: number, h: number, seed: number, noise: number): Buffer {
   const px = Buffer.alloc(w * h * 3);
   let s = seed * 2654435761;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) / 65536;
@@ -25,7 +30,7 @@ function picture(w: number, h: number, seed: number): Buffer {
     for (let x = 0; x < w; x++) {
       const i = (y * w + x) * 3;
       const d = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2;
-      const n = (rnd() - 0.5) * 12;
+      const n = (rnd() - 0.5) * noise + 10 * Math.sin(x / 7 + seed) * Math.cos(y / 11);
       const bg = [60 + (120 * x) / w, 90 + (80 * y) / h, 150 - (60 * x) / w];
       const skin = [200 - 25 * d, 150 - 20 * d, 120 - 15 * d];
       const c = d < 1 ? skin : bg;
@@ -106,31 +111,33 @@ function tiffSpots(buf: Buffer): SampleMeta['spots'] {
     if (tag === 273) strip = count === 1 ? val : u32(val);
   }
   if (compression !== 1 || strip < 0) throw new Error('tiff: want one uncompressed strip');
-  return [0, 1, 2, 3].map((k) => ({ offset: strip + k, lo: 0, hi: 255 }));
+  // Four channel bytes of the first pixels; step 97 so that neighbouring variants differ by far more
+  // than the gateway's downscaling to WORKING_SIZE rounds away.
+  return [0, 1, 2, 3].map((k) => ({ offset: strip + k, lo: 0, hi: 255, step: 97 }));
 }
 
 const specs = [
-  { file: 'portrait-320x240.jpg', w: 320, h: 240, format: 'jpeg' as const },
-  { file: 'small-128x128.jpg', w: 128, h: 128, format: 'jpeg' as const },
-  { file: 'palette-200x150.png', w: 200, h: 150, format: 'png' as const },
-  { file: 'anim-160x120.gif', w: 160, h: 120, format: 'gif' as const },
-  { file: 'raw-64x48.tiff', w: 64, h: 48, format: 'tiff' as const },
+  { file: 'photo-1280x960.jpg', w: 1280, h: 960, format: 'jpeg' as const, noise: 14, quality: 85 },
+  { file: 'portrait-720x960.jpg', w: 720, h: 960, format: 'jpeg' as const, noise: 10, quality: 90 },
+  { file: 'palette-800x600.png', w: 800, h: 600, format: 'png' as const, noise: 10, quality: 0 },
+  { file: 'anim-640x480.gif', w: 640, h: 480, format: 'gif' as const, noise: 10, quality: 0 },
+  { file: 'raw-640x240.tiff', w: 640, h: 240, format: 'tiff' as const, noise: 12, quality: 0 },
 ];
 
 mkdirSync(outDir, { recursive: true });
 const manifest: SampleMeta[] = [];
 for (const [i, s] of specs.entries()) {
-  const img = sharp(picture(s.w, s.h, i + 1), { raw: { width: s.w, height: s.h, channels: 3 } });
+  const img = sharp(picture(s.w, s.h, i + 1, s.noise), { raw: { width: s.w, height: s.h, channels: 3 } });
   let buf: Buffer;
   let meta: Pick<SampleMeta, 'spots' | 'crcs'>;
   if (s.format === 'jpeg') {
-    buf = await img.jpeg({ quality: 50, mozjpeg: false, optimiseCoding: true }).toBuffer();
+    buf = await img.jpeg({ quality: s.quality, mozjpeg: false, optimiseCoding: true }).toBuffer();
     meta = { spots: jpegSpots(buf), crcs: [] };
   } else if (s.format === 'png') {
-    buf = await img.png({ palette: true, colours: 32, compressionLevel: 9 }).toBuffer();
+    buf = await img.png({ palette: true, colours: 64, compressionLevel: 9 }).toBuffer();
     meta = pngSpots(buf);
   } else if (s.format === 'gif') {
-    buf = await img.gif({ colours: 32 }).toBuffer();
+    buf = await img.gif({ colours: 64 }).toBuffer();
     meta = { spots: gifSpots(buf), crcs: [] };
   } else {
     buf = await img.tiff({ compression: 'none' }).toBuffer();

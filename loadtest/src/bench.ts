@@ -1,14 +1,18 @@
 /**
  * `npm run bench` (scripts/bench.mjs): in one run, the raw onnxruntime throughput of the detector
  * model, the whole stack's accept path and upload→verdict throughput, their ratio, latencies,
- * RSS per service over N jobs (default 10,000), and the face stage's added cost per image.
+ * RSS per service over N jobs (default 10,000), the face stage's added cost per image, and where
+ * a verdict's CPU goes: the share of the stack's CPU spent inside onnxruntime per verdict (every
+ * model a verdict ran: face detector, landmarks, detector, classifier when called; runs counted
+ * by the services, each (model, input shape) costed alone afterwards) and the ratio of
+ * end-to-end verdicts/s to those models' raw throughput on the same cores.
  * Prints figures and ratios only; nothing here passes or fails on timing.
  *
  *   node scripts/bench.mjs [--jobs 10000] [--connections 64] [--detectors 2] [--classifiers 1]
  *                          [--accept-seconds 10] [--accept-connections 256] [--tiny] [--face-image F]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { normaliseUpload } from '@dfd/imaging';
@@ -17,6 +21,7 @@ import { analysisInput, createAnalyser, type Analyser } from '@dfd/analysis';
 import { repoRoot } from '../../test/support/processes.js';
 import { formatLoad, runLoad, type LoadReport } from './load.js';
 import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
+import { cpuPerRun, modelPath, ortDelta, scrapeOrt, type OrtRuns } from './ort-cost.js';
 import { launchStack, realModelsPresent } from './stack.js';
 import { summarise } from './stats.js';
 
@@ -126,6 +131,11 @@ const stack = await launchStack({
 });
 const monitor = new Monitor(stack.services, 2_000).start();
 let procs: ProcessReport[] = [];
+const metricsUrls = stack.services.filter((s) => s.kind === 'detector' || s.kind === 'classifier').map((s) => `http://127.0.0.1:${s.httpPort}/metrics`);
+let ortRuns: OrtRuns[] = [];
+let ortWallS = new Map<string, number>();
+let e2eVerdicts = 0;
+let e2eRate = 0;
 const rssAt = new Map<string, number>();
 const snapshotRss = () => {
   for (const r of monitor.stop()) rssAt.set(r.name, r.samples.at(-1)?.rssMiB ?? 0);
@@ -138,11 +148,15 @@ try {
   say(`\n### accept path: ${a['accept-connections']} connections uploading for ${a['accept-seconds']} s without waiting\n${formatLoad(acc)}`);
   snapshotRss();
 
+  const ortBefore = await scrapeOrt(metricsUrls);
   const e2eMonitor = new Monitor(stack.services, 2_000).start();
   const t0 = Date.now();
   const e2e: LoadReport = await runLoad({ url: stack.url, connections: Number(a.connections), durationS: Math.max(120, jobs), maxJobs: jobs, mode: 'verdict', drainS: 300, log: (l) => process.stdout.write(`  ${l}\n`) });
   say(`\n### upload → verdict: ${jobs} jobs, ${a.connections} connections each waiting for its verdict (${((Date.now() - t0) / 1000).toFixed(0)} s)\n${formatLoad(e2e)}`);
   procs = e2eMonitor.stop();
+  ({ runs: ortRuns, seconds: ortWallS } = ortDelta(await scrapeOrt(metricsUrls), ortBefore));
+  e2eVerdicts = e2e.completed;
+  e2eRate = e2e.verdictRate;
 
   const best = Math.max(ortB1, ortB8);
   say('\n## summary');
@@ -163,6 +177,36 @@ try {
   }
 } finally {
   await stack.stop();
+}
+
+// ---- 4. where a verdict's CPU goes -----------------------------------------------------------
+// Replayed after the stack has stopped, so each model has the CPU to itself.
+if (e2eVerdicts > 0 && procs.length > 0) {
+  const cores = availableParallelism();
+  say(`\n## 4. where a verdict's CPU goes (${e2eVerdicts} verdicts; onnxruntime runs counted by the services, each model and input shape costed alone with ${threads} intra-op thread(s))`);
+  say('  model                      input shape        runs/verdict  CPU ms/run  CPU ms/verdict');
+  let ortCpuPerVerdict = 0;
+  for (const r of ortRuns) {
+    const path = modelPath(stack.modelsDir, r.model);
+    const shape = r.shape.split('x').map(Number);
+    if (!existsSync(path) || shape.some((d) => !Number.isFinite(d) || d <= 0)) {
+      say(`  ${r.model.padEnd(26)} ${r.shape.padEnd(18)} ${(r.runs / e2eVerdicts).toFixed(3).padStart(12)}  (not replayable: ${path})`);
+      continue;
+    }
+    const cost = await cpuPerRun(path, shape, threads, Number(a['ort-seconds']) / 3);
+    const perVerdict = (r.runs / e2eVerdicts) * cost.cpuMs;
+    ortCpuPerVerdict += perVerdict;
+    say(`  ${r.model.padEnd(26)} ${r.shape.padEnd(18)} ${(r.runs / e2eVerdicts).toFixed(3).padStart(12)}  ${cost.cpuMs.toFixed(3).padStart(10)}  ${perVerdict.toFixed(3).padStart(14)}`);
+  }
+  const cpuPer = (kind: string) => procs.filter((p) => p.name.startsWith(kind)).reduce((s, p) => s + p.cpuS, 0) * 1000 / e2eVerdicts;
+  const stackCpuPerVerdict = procs.reduce((s, p) => s + p.cpuS, 0) * 1000 / e2eVerdicts;
+  const wallPerVerdict = [...ortWallS.values()].reduce((s, v) => s + v, 0) * 1000 / e2eVerdicts;
+  const rawVerdictsPerS = ortCpuPerVerdict > 0 ? (cores * 1000) / ortCpuPerVerdict : 0;
+  say(`  stack CPU per verdict     ${stackCpuPerVerdict.toFixed(2)} ms (gateway ${cpuPer('gateway').toFixed(2)}, detectors ${cpuPer('detector').toFixed(2)}, classifiers ${cpuPer('classifier').toFixed(2)}, redis ${cpuPer('redis').toFixed(2)})`);
+  say(`  inside onnxruntime        ${ortCpuPerVerdict.toFixed(2)} ms CPU per verdict = ${((100 * ortCpuPerVerdict) / stackCpuPerVerdict).toFixed(1)}% of the stack's CPU; the rest (${(stackCpuPerVerdict - ortCpuPerVerdict).toFixed(2)} ms) is everything that is not model inference`);
+  say(`                            (wall time inside run() as the services saw it: ${wallPerVerdict.toFixed(2)} ms per verdict, which includes waiting for a CPU)`);
+  say(`  models' raw throughput    ${rawVerdictsPerS.toFixed(1)} verdicts/s on these ${cores} cores (${cores} x 1000 / ${ortCpuPerVerdict.toFixed(2)} ms)`);
+  say(`  ratio e2e / raw models    ${rawVerdictsPerS > 0 ? (e2eRate / rawVerdictsPerS).toFixed(3) : '-'} (${e2eRate.toFixed(1)} / ${rawVerdictsPerS.toFixed(1)} verdicts/s; every model a verdict ran, not only the detector)${tiny ? ' — tiny test models' : ''}`);
 }
 say(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.exit(0);

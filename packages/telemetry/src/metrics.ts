@@ -37,7 +37,46 @@ export function createRegistry(service: string): client.Registry {
       this.set(fileDescriptors().max);
     },
   });
+  ortUsageMetrics(registry);
   return registry;
+}
+
+interface OrtUsage {
+  runs: Map<string, number>;
+  seconds: number;
+}
+
+/**
+ * onnxruntime sessions' runs per model and input shape, and wall time inside `run`, as counted by
+ * @dfd/model-runtime's createSession on a process-wide symbol (empty in processes without models).
+ */
+function ortUsageMetrics(registry: client.Registry): void {
+  const usage = () => (globalThis as unknown as Record<symbol, Map<string, OrtUsage> | undefined>)[Symbol.for('dfd.ort.usage')] ?? new Map<string, OrtUsage>();
+  const reported = new Map<string, number>();
+  const bump = (c: client.Counter<string>, name: string, labels: Record<string, string>, total: number) => {
+    const key = `${name}|${JSON.stringify(labels)}`;
+    const delta = total - (reported.get(key) ?? 0);
+    if (delta > 0) c.inc(labels, delta);
+    reported.set(key, total);
+  };
+  new client.Counter({
+    name: 'dfd_ort_runs_total',
+    help: 'onnxruntime session runs by model and input shape',
+    labelNames: ['model', 'shape'],
+    registers: [registry],
+    collect() {
+      for (const [model, u] of usage()) for (const [shape, n] of u.runs) bump(this, 'runs', { model, shape }, n);
+    },
+  });
+  new client.Counter({
+    name: 'dfd_ort_run_seconds_total',
+    help: 'Wall time inside onnxruntime session runs (includes waiting for a CPU and for other runs of this process)',
+    labelNames: ['model'],
+    registers: [registry],
+    collect() {
+      for (const [model, u] of usage()) bump(this, 'seconds', { model }, u.seconds);
+    },
+  });
 }
 
 export const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

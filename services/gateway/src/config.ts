@@ -1,4 +1,5 @@
 import { EnvReader, readCommon, type CommonConfig } from '@dfd/config';
+import { readAdmissionConfig, type AdmissionConfig } from './plugins/admission.js';
 
 export interface GatewayConfig extends CommonConfig {
   httpPort: number;
@@ -31,6 +32,8 @@ export interface GatewayConfig extends CommonConfig {
   batchMaxFiles: number;
   batchMaxBytes: number;
   batchTtlSeconds: number;
+  /** Admission by predicted wait (ADMISSION_*). */
+  admission: AdmissionConfig;
 }
 
 /** Fixed so that several development replicas sign alike; production must set its own. */
@@ -70,6 +73,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     batchMaxFiles: env.int('BATCH_MAX_FILES', 50, { min: 1, max: 1_000 }),
     batchMaxBytes: env.int('BATCH_MAX_BYTES', 100 * 1024 * 1024, { min: 1024, max: 4 * 1024 * 1024 * 1024 }),
     batchTtlSeconds: env.int('BATCH_TTL_SECONDS', 86_400, { min: 60 }),
+    admission: readAdmissionConfig(env),
   };
   const production = cfg.mode === 'production';
   cfg.allowAnonymous = env.bool('ALLOW_ANONYMOUS', !production);

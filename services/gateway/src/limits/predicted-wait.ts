@@ -1,0 +1,171 @@
+import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+
+/**
+ * Predicted queue wait, from numbers every gateway replica reads alike in Redis.
+ *
+ * The completion rate is derived from BullMQ's own records: the `completed` and `failed` sorted
+ * sets are scored by the time each job finished (BullMQ's moveToFinished), so the jobs that
+ * finished in the last W seconds are one ZCOUNT away, with nothing extra written by the
+ * workers. One Lua call returns, at Redis's clock, the depth (waiting + prioritized + active),
+ * the finishes in the long and the short window, the first finish in each window and the enqueue
+ * time of the oldest waiting job.
+ */
+
+export interface QueueSnapshot {
+  /** Redis's clock (ms). */
+  now: number;
+  waiting: number;
+  active: number;
+  /** Jobs finished (completed or finally failed) in the long / short window. */
+  doneLong: number;
+  doneShort: number;
+  /** Finish time of the first job in each window (ms), 0 when none. */
+  firstLong: number;
+  firstShort: number;
+  /** Enqueue time of the oldest waiting job (ms), 0 when none. */
+  oldestWaiting: number;
+  /** Finish time of the latest job ever kept in BullMQ's records (ms), 0 when none. */
+  lastFinish: number;
+}
+
+export interface AdmissionPolicy {
+  /** Refuse new uploads when the predicted wait exceeds this (s). */
+  maxWaitS: number;
+  /** Long window of the completion rate (s). */
+  windowS: number;
+  /** Short window (s): follows a burst that has just saturated the workers. */
+  shortWindowS: number;
+  /** Retry-After is clamped to [1, maxRetryAfterS]. */
+  maxRetryAfterS: number;
+}
+
+export type Decision =
+  | { admit: true; reason: 'idle' | 'cold_start' | 'within_bound'; waitS: number; ratePerS: number | null; depth: number }
+  | { admit: false; reason: 'predicted_wait' | 'stalled'; waitS: number; ratePerS: number | null; depth: number; retryAfterS: number; message: string };
+
+/** Jobs per second finished in one window, over the time since its first finish (at least 1 s). */
+function windowRate(done: number, first: number, now: number, windowS: number): number {
+  if (done <= 0 || first <= 0) return 0;
+  const spanS = Math.min(windowS, Math.max(1, (now - first) / 1000));
+  return done / spanS;
+}
+
+/**
+ * The completion rate, or null while none is known (no finish in the long window). Measured
+ * over the time since the first finish in the window, so a queue that has just started working
+ * again is not judged by the idle seconds before it; the higher of the long and short windows,
+ * so a burst that saturates the workers raises the rate within seconds.
+ */
+export function completionRate(s: QueueSnapshot, p: AdmissionPolicy): number | null {
+  if (s.doneLong <= 0) return null;
+  return Math.max(windowRate(s.doneLong, s.firstLong, s.now, p.windowS), windowRate(s.doneShort, s.firstShort, s.now, p.shortWindowS));
+}
+
+const clampRetry = (s: number, p: AdmissionPolicy) => Math.min(p.maxRetryAfterS, Math.max(1, Math.ceil(s)));
+
+/**
+ * The admission decision for one more job, `extra` being jobs this replica admitted since the
+ * snapshot was taken.
+ * - empty queue: admit;
+ * - no finish in the window: admit (cold start: no job has ever finished, workers are starting,
+ *   or traffic comes after a quiet spell), unless jobs did finish before and the oldest waiting
+ *   job has now waited longer than both the window and the bound with nothing finishing
+ *   (workers gone or wedged): then refuse ("stalled");
+ * - otherwise wait = (waiting + active + 1) / rate; above the bound refuse, with Retry-After the
+ *   time until the predicted wait is back under the bound.
+ */
+export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0): Decision {
+  const depth = s.waiting + s.active + extra;
+  if (depth === 0) return { admit: true, reason: 'idle', waitS: 0, ratePerS: completionRate(s, p), depth };
+  const rate = completionRate(s, p);
+  if (rate === null) {
+    const oldestAgeS = s.oldestWaiting > 0 ? (s.now - s.oldestWaiting) / 1000 : 0;
+    if (s.lastFinish > 0 && s.waiting + extra > 0 && oldestAgeS > Math.max(p.windowS, p.maxWaitS)) {
+      return {
+        admit: false,
+        reason: 'stalled',
+        waitS: Infinity,
+        ratePerS: 0,
+        depth,
+        retryAfterS: clampRetry(p.windowS, p),
+        message: `No analysis has finished in the last ${p.windowS} s while ${depth} are queued or running (the oldest has waited ${Math.round(oldestAgeS)} s); new uploads are refused until work moves again.`,
+      };
+    }
+    return { admit: true, reason: 'cold_start', waitS: 0, ratePerS: null, depth };
+  }
+  const waitS = (depth + 1) / rate;
+  if (waitS <= p.maxWaitS) return { admit: true, reason: 'within_bound', waitS, ratePerS: rate, depth };
+  const retryAfterS = clampRetry(waitS - p.maxWaitS, p);
+  return {
+    admit: false,
+    reason: 'predicted_wait',
+    waitS,
+    ratePerS: rate,
+    depth,
+    retryAfterS,
+    message: `The service is overloaded: ${depth} analyses are queued or running and about ${rate.toFixed(1)} finish per second, so a new one would wait about ${Math.ceil(waitS)} s (the bound is ${p.maxWaitS} s); retry in ${retryAfterS} s.`,
+  };
+}
+
+// KEYS: wait, prioritized, active, completed, failed. ARGV: long window ms, short window ms, job key prefix.
+const SNAPSHOT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local waiting = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+local active = redis.call('LLEN', KEYS[3])
+local function window(ms)
+  local from = now - tonumber(ms)
+  local n = redis.call('ZCOUNT', KEYS[4], from, '+inf') + redis.call('ZCOUNT', KEYS[5], from, '+inf')
+  local first = 0
+  for _, k in ipairs({KEYS[4], KEYS[5]}) do
+    local r = redis.call('ZRANGEBYSCORE', k, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if r[2] then
+      local s = tonumber(r[2])
+      if first == 0 or s < first then first = s end
+    end
+  end
+  return n, first
+end
+local doneLong, firstLong = window(ARGV[1])
+local doneShort, firstShort = window(ARGV[2])
+local last = 0
+for _, k in ipairs({KEYS[4], KEYS[5]}) do
+  local r = redis.call('ZREVRANGE', k, 0, 0, 'WITHSCORES')
+  if r[2] and tonumber(r[2]) > last then last = tonumber(r[2]) end
+end
+local oldest = 0
+local id = redis.call('LINDEX', KEYS[1], -1)
+if id then
+  local ts = redis.call('HGET', ARGV[3] .. id, 'timestamp')
+  if ts then oldest = tonumber(ts) end
+end
+return {now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldest, last}
+`;
+
+/** Reads snapshots for one BullMQ queue with one round trip each. */
+export class QueueWaitProbe {
+  constructor(
+    private readonly redis: Redis,
+    private readonly queue: Queue,
+    private readonly policy: AdmissionPolicy,
+  ) {
+    if (!(redis as any).dfdQueueSnapshot) redis.defineCommand('dfdQueueSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_LUA });
+  }
+
+  async snapshot(): Promise<QueueSnapshot> {
+    const k = this.queue.keys;
+    const r = (await (this.redis as any).dfdQueueSnapshot(
+      k.wait,
+      k.prioritized,
+      k.active,
+      k.completed,
+      k.failed,
+      String(this.policy.windowS * 1000),
+      String(this.policy.shortWindowS * 1000),
+      this.queue.toKey(''),
+    )) as number[];
+    const [now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish] = r.map(Number) as [number, number, number, number, number, number, number, number, number];
+    return { now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish };
+  }
+}

@@ -1,0 +1,112 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import type { EnvReader } from '@dfd/config';
+import { prom, type prom as PromNs } from '@dfd/telemetry';
+import { ApiError } from '../errors.js';
+import { decide, QueueWaitProbe, type AdmissionPolicy, type Decision, type QueueSnapshot } from '../limits/predicted-wait.js';
+
+export interface AdmissionConfig extends AdmissionPolicy {
+  /** 0 turns admission by predicted wait off. */
+  enabled: boolean;
+  /** How long one replica reuses a snapshot (ms); admissions in between are counted locally. */
+  refreshMs: number;
+}
+
+/** ADMISSION_* variables (read with the rest of the gateway's configuration). */
+export function readAdmissionConfig(env: EnvReader): AdmissionConfig {
+  const maxWaitS = env.number('ADMISSION_MAX_WAIT_S', 20, { min: 0, max: 3_600 });
+  const windowS = env.int('ADMISSION_RATE_WINDOW_S', 30, { min: 2, max: 3_600 });
+  const cfg: AdmissionConfig = {
+    enabled: maxWaitS > 0,
+    maxWaitS,
+    windowS,
+    shortWindowS: Math.min(5, windowS),
+    maxRetryAfterS: env.int('ADMISSION_MAX_RETRY_AFTER_S', 60, { min: 1, max: 3_600 }),
+    refreshMs: env.int('ADMISSION_REFRESH_MS', 250, { min: 10, max: 10_000 }),
+  };
+  return cfg;
+}
+
+interface AdmissionOptions {
+  cfg: AdmissionConfig;
+  redis: Redis;
+  queue: Queue;
+  registry: PromNs.Registry;
+  /** POST routes that create work; everything else (polls, health, docs) is never refused. */
+  routes?: string[];
+}
+
+/**
+ * Admission by predicted wait: before an upload's body is read (onRequest), estimate how long a
+ * new job would wait, (waiting + active) / measured completion rate, all from Redis so every
+ * replica agrees, and answer 429 `overloaded` with an honest Retry-After when that exceeds
+ * ADMISSION_MAX_WAIT_S. Accepted work then finishes within its deadline; refused callers learn
+ * it at once instead of holding a connection in a queue they cannot leave.
+ */
+export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOptions) => {
+  const { cfg } = opts;
+  if (!cfg.enabled) return;
+  const routes = new Set(opts.routes ?? ['/v1/analyses', '/v1/batches']);
+  const probe = new QueueWaitProbe(opts.redis, opts.queue, cfg);
+  let snap: QueueSnapshot | null = null;
+  let snapAt = 0;
+  let admittedSince = 0;
+  let inflight: Promise<void> | null = null;
+  let last: Decision | null = null;
+
+  const refused = new prom.Counter({ name: 'dfd_admission_refused_total', help: 'Uploads refused by admission by predicted wait', labelNames: ['reason'], registers: [opts.registry] });
+  new prom.Gauge({
+    name: 'dfd_admission_predicted_wait_seconds',
+    help: 'Predicted queue wait of a new upload at the last admission decision (-1: unknown)',
+    registers: [opts.registry],
+    collect() {
+      this.set(last === null || !Number.isFinite(last.waitS) ? -1 : last.waitS);
+    },
+  });
+  new prom.Gauge({
+    name: 'dfd_admission_completion_rate',
+    help: 'Analyses finished per second as seen by admission (-1: none measured yet)',
+    registers: [opts.registry],
+    collect() {
+      this.set(last?.ratePerS ?? -1);
+    },
+  });
+
+  /** One Redis round trip per refresh interval and replica, however many uploads arrive. */
+  async function current(): Promise<QueueSnapshot | null> {
+    if (snap && Date.now() - snapAt < cfg.refreshMs) return snap;
+    inflight ??= probe
+      .snapshot()
+      .then((s) => {
+        snap = s;
+        snapAt = Date.now();
+        admittedSince = 0;
+      })
+      .catch((err: Error) => {
+        // Redis away: decide nothing here; the route answers 503 on its own.
+        app.log.debug({ err: err.message }, 'admission snapshot failed');
+        snap = null;
+      })
+      .finally(() => {
+        inflight = null;
+      });
+    await inflight;
+    return snap;
+  }
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (req.method !== 'POST' || !routes.has(req.routeOptions.url ?? '')) return;
+    const s = await current();
+    if (!s) return;
+    const d = decide(s, cfg, admittedSince);
+    last = d;
+    if (d.admit) {
+      admittedSince++;
+      return;
+    }
+    refused.inc({ reason: d.reason });
+    throw new ApiError(429, 'overloaded', d.message, { 'retry-after': String(d.retryAfterS) });
+  });
+});
