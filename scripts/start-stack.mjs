@@ -120,10 +120,11 @@ const target = `ipv4:${classifierPorts.map((p) => `127.0.0.1:${p}`).join(',')}`;
 for (let i = 0; i < detectors; i++) {
   launch(`detector-${i}`, node, [svc('detector')], { ...common, CLASSIFIER_TARGET: target, GRPC_PORT: String(8101 + i * 10), HTTP_PORT: String(9101 + i * 10) });
 }
-launch('gateway', node, [svc('gateway')], { ...common, HTTP_PORT: args.port });
+const opsPort = process.env.OPS_PORT ?? '9100';
+launch('gateway', node, [svc('gateway')], { ...common, HTTP_PORT: args.port, OPS_PORT: opsPort });
 const url = `http://127.0.0.1:${args.port}`;
 if (await waitHttp(`${url}/readyz`)) {
-  console.log(`\n[dfd] ready: ${detectors} detector(s), ${classifiers} classifier(s)\n[dfd] web page  ${url}/\n[dfd] API docs  ${url}/docs\n[dfd] API       ${url}/v1/analyses\n[dfd] Ctrl-C stops everything.\n`);
+  console.log(`\n[dfd] ready: ${detectors} detector(s), ${classifiers} classifier(s)\n[dfd] web page  ${url}/\n[dfd] API docs  ${url}/docs\n[dfd] API       ${url}/v1/analyses\n[dfd] ops       http://127.0.0.1:${opsPort}/metrics (health, readiness, metrics)\n[dfd] Ctrl-C stops everything.\n`);
 } else {
   console.error('[dfd] the gateway did not become ready in 60 s');
   await shutdown(1);

@@ -15,6 +15,8 @@ export interface Service {
   kind: 'gateway' | 'detector' | 'classifier' | 'redis';
   proc: ManagedProcess;
   httpPort: number;
+  /** Where /metrics is served (the gateway's ops listener; the HTTP port of the others). */
+  opsPort?: number;
   grpcPort: number;
   get pid(): number;
 }
@@ -49,7 +51,7 @@ export function realModelsPresent(dir = join(repoRoot, 'models')): boolean {
 
 async function start(kind: Service['kind'], name: string, env: Record<string, string>, waitPath: string, nofile?: number): Promise<Service> {
   const proc = await startService(kind as ServiceName, env, waitPath, { nofile, timeoutMs: 60_000 });
-  return { name, kind, proc, httpPort: proc.httpPort, grpcPort: proc.grpcPort, get pid() { return proc.child?.pid ?? 0; } };
+  return { name, kind, proc, httpPort: proc.httpPort, opsPort: proc.opsPort, grpcPort: proc.grpcPort, get pid() { return proc.child?.pid ?? 0; } };
 }
 
 export async function launchStack(opts: LoadStackOptions = {}): Promise<LoadStack> {

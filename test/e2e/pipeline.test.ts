@@ -83,7 +83,10 @@ describe('upload → verdict through gateway, Redis, detector and classifier', (
   it('exposes metrics and readiness', async () => {
     const ready = await fetch(`${stack.url}/readyz`);
     assert.equal(ready.status, 200);
-    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    // Metrics only on the gateway's ops port, never on the API port the Ingress exposes.
+    assert.equal((await fetch(`${stack.url}/metrics`)).status, 404);
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.gateway.opsPort}/metrics`)).text();
+    assert.match(metrics, /dfd_event_loop_delay_seconds\{[^}]*quantile="0.99"/);
     assert.match(metrics, /dfd_http_request_duration_seconds_bucket/);
     assert.match(metrics, /dfd_open_fds/);
     assert.match(metrics, /dfd_queue_jobs\{[^}]*state="completed"/);

@@ -111,6 +111,8 @@ export type ServiceName = 'gateway' | 'detector' | 'classifier';
 export interface ServiceHandle extends ManagedProcess {
   httpPort: number;
   grpcPort: number;
+  /** /healthz, /readyz, /metrics: the gateway's own ops listener; the HTTP port of the others. */
+  opsPort: number;
 }
 
 /**
@@ -125,6 +127,7 @@ export async function startService(
 ): Promise<ServiceHandle> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
+  const opsPort = name === 'gateway' ? await freePort() : httpPort;
   const script = join(repoRoot, 'services', name, 'dist', 'server.js');
   const [cmd, args] = opts.nofile
     ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$1"`, process.execPath, script]]
@@ -135,10 +138,12 @@ export async function startService(
     GRPC_PORT: String(grpcPort),
     HOST: '127.0.0.1',
     ORT_INTRA_OP_THREADS: '1',
+    ...(name === 'gateway' ? { OPS_PORT: String(opsPort) } : {}),
     ...env,
   }).start() as ServiceHandle;
   proc.httpPort = httpPort;
   proc.grpcPort = grpcPort;
+  proc.opsPort = opsPort;
   try {
     await waitFor(`${name} on ${httpPort}`, async () => {
       if (!proc.alive) throw new Error(`${name} exited:\n${proc.output}`);
