@@ -10,7 +10,7 @@ import { REDIS_FULL } from '../redis-health.js';
 const REDIS_DOWN = /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Reached the max retries/i;
 
 // busboy's and @fastify/multipart's words for a multipart body it cannot parse.
-const BAD_MULTIPART = /^(Multipart: Boundary not found|Unexpected end of (form|multipart data)|Malformed part header|Malformed urlencoded form|Part terminated early|Unsupported content type|Missing Content-Type)/i;
+const BAD_MULTIPART = /^(Multipart: Boundary not found|The needle cannot have a length|Unexpected end of (form|multipart data)|Malformed part header|Malformed urlencoded form|Part terminated early|Unsupported content type|Missing Content-Type)/i;
 
 const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large'],
@@ -104,9 +104,22 @@ export function errorBody(req: FastifyRequest, code: string, message: string) {
   return { error: { code, message }, request_id: req.id };
 }
 
+/**
+ * A multipart/form-data request must name a boundary of 1 to 70 characters (RFC 2046); checked
+ * before any body is read, so the parser never sees one it cannot handle.
+ */
+export function checkMultipartBoundary(contentType: string | undefined): void {
+  if (!contentType || !/^\s*multipart\//i.test(contentType)) return;
+  const m = /;\s*boundary=(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  const boundary = m ? (m[1] ?? m[2] ?? '') : undefined;
+  if (boundary === undefined || boundary === '') throw new ApiError(400, 'bad_multipart', 'The multipart Content-Type has no boundary parameter.');
+  if (boundary.length > 70) throw new ApiError(400, 'bad_multipart', `The multipart boundary is ${boundary.length} characters long; at most 70 are allowed.`);
+}
+
 /** One error shape for every failure: `{ error: { code, message }, request_id }`. */
 export const errorsPlugin = fp(async (app: FastifyInstance, opts: ErrorsOptions) => {
   const maxDrainBytes = opts.maxDrainBytes ?? 64 * 1024 * 1024;
+  app.addHook('onRequest', async (req) => checkMultipartBoundary(req.headers['content-type']));
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     let status = 500;
     let code = 'internal_error';
