@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { ApiKeyStore } from '../src/auth/api-keys.js';
 import { PEPPER, startRedis, startService, sleep, waitFor, colourImage, RED, BLUE, type RedisServer, type ServiceHandle } from './helpers.js';
 import { startLatencyProbe } from '../../../test/support/processes.js';
@@ -287,6 +288,34 @@ describe('gateway hardening (issue 11)', () => {
     } finally {
       await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
       admin.disconnect();
+    }
+  });
+
+  it('tells clients a stable code and plain words for a failed analysis, never internal detail', async () => {
+    const internal = '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:8102 (ipv4:127.0.0.1:8102)';
+    const failing = (await (await upload(await colourImage('png', RED, 36, 501))).json()) as any;
+    const expired = (await (await upload(await colourImage('png', RED, 36, 502))).json()) as any;
+    // A real BullMQ worker fails the two jobs the way a detector would.
+    const worker = new Worker('analyses', async (job) => {
+      if (job.id === expired.id) throw new UnrecoverableError('pixels_expired: the normalised image is no longer stored; upload it again');
+      if (job.id === failing.id) throw new UnrecoverableError(internal);
+      return null;
+    }, { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
+    try {
+      const a = await waitFor('failed', async () => {
+        const v = (await (await fetch(`${api}/v1/analyses/${failing.id}`)).json()) as any;
+        return v.status === 'failed' ? v : undefined;
+      }, 20_000, 100);
+      assert.deepEqual(Object.keys(a.error).sort(), ['code', 'message']);
+      assert.equal(a.error.code, 'analysis_failed');
+      assert.doesNotMatch(a.error.message, /127\.0\.0\.1|ipv4|8102|UNAVAILABLE|ECONNREFUSED/);
+      const b = await waitFor('failed', async () => {
+        const v = (await (await fetch(`${api}/v1/analyses/${expired.id}`)).json()) as any;
+        return v.status === 'failed' ? v : undefined;
+      }, 20_000, 100);
+      assert.equal(b.error.code, 'pixels_expired');
+    } finally {
+      await worker.close();
     }
   });
 
