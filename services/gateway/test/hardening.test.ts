@@ -7,38 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { ApiKeyStore } from '../src/auth/api-keys.js';
 import { PEPPER, startRedis, startService, sleep, waitFor, colourImage, RED, BLUE, type RedisServer, type ServiceHandle } from './helpers.js';
 import { startLatencyProbe } from '../../../test/support/processes.js';
+import { rawExchange } from '../../../test/support/raw-http.js';
 import { jpegHeaderOnly, jpegWithBigXmp, jpegWithExifSegments, pngWithTextChunks, pngWithXmp, tiffWithStrips } from '../../../test/support/hostile.js';
-
-/** Sends raw bytes, returns what came back (status line, headers, body) once the server closes. */
-export function rawExchange(port: number, bytes: Buffer | string, timeoutMs = 10_000): Promise<{ status: number; headers: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('no answer in time'));
-    }, timeoutMs);
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body: rest.join('\r\n\r\n') });
-    });
-    socket.on('connect', () => {
-      socket.write(bytes);
-      // Half-close so keep-alive answers end too.
-      setTimeout(() => socket.end(), 200);
-    });
-  });
-}
 
 function errorShape(body: string): { code: string; message: string; request_id: string } {
   const parsed = JSON.parse(body) as { error: { code: string; message: string }; request_id: string };
