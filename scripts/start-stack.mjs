@@ -148,6 +148,7 @@ export async function main(argv, opts = {}) {
       `[dfd] web page  ${url}/`,
       `[dfd] API docs  ${url}/docs`,
       `[dfd] API       ${url}/v1/analyses  (anonymous: ${process.env.RATE_LIMIT_PER_MINUTE ?? '3000'} requests/min)`,
+      `[dfd] ops       http://127.0.0.1:${stack.gateway.opsPort}/metrics  (health, readiness, metrics; not for the public)`,
       '[dfd] Ctrl-C stops everything (gateway, detectors, model servers, then Redis).',
       '',
     ].join('\n'),

@@ -84,3 +84,23 @@ test("map-typed fields (labels, resources) are not mistaken for unknown fields",
   d.spec.template.spec.containers[0].resources.limits["example.com/gpu"] = "1";
   assert.deepEqual(await validateManifest(d), []);
 });
+
+test("gateway: probes and metrics on the ops port, which the Ingress does not route to (issue 11)", () => {
+  for (const overlay of OVERLAYS) {
+    const objs = render(overlay);
+    const d = objs.find((o) => o.kind === "Deployment" && o.metadata.name === "gateway")!;
+    const c = d.spec.template.spec.containers[0];
+    const ops = c.ports.find((p: any) => p.name === "ops");
+    assert.equal(ops?.containerPort, 9100, `${overlay}: gateway declares the ops port`);
+    assert.equal(c.env.find((e: any) => e.name === "OPS_PORT")?.value, "9100", `${overlay}: OPS_PORT matches`);
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) assert.equal(c[probe].httpGet.port, "ops", `${overlay}: ${probe} on the ops port`);
+    for (const ing of objs.filter((o) => o.kind === "Ingress")) {
+      for (const rule of ing.spec.rules ?? []) for (const p of rule.http?.paths ?? []) {
+        if (p.backend.service.name === "gateway") assert.notEqual(p.backend.service.port.name ?? p.backend.service.port.number, "ops", `${overlay}: the Ingress must not expose the ops port`);
+        assert.notEqual(p.backend.service.port.number, 9100);
+      }
+    }
+    const sm = objs.find((o) => o.kind === "ServiceMonitor" && o.metadata.name === "gateway");
+    if (sm) assert.deepEqual(sm.spec.endpoints.map((e: any) => e.port), ["ops"], `${overlay}: gateway metrics scraped from the ops port`);
+  }
+});

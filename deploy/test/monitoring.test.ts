@@ -9,7 +9,7 @@ import { K8S_DIR, render } from "./helpers/render.ts";
 import { find } from "./helpers/policy.ts";
 
 /** Metric names the services export (issue #5 conventions) + standard ones. */
-const APP_METRICS = ["dfd_open_fds", "dfd_max_fds", "dfd_http_request_duration_seconds", "dfd_queue_jobs", "dfd_inference_duration_seconds", "dfd_grpc_client_duration_seconds", "dfd_job_duration_seconds", "dfd_jobs_total"];
+const APP_METRICS = ["dfd_open_fds", "dfd_max_fds", "dfd_http_request_duration_seconds", "dfd_queue_jobs", "dfd_inference_duration_seconds", "dfd_grpc_client_duration_seconds", "dfd_job_duration_seconds", "dfd_jobs_total", "dfd_redis_memory_used_bytes", "dfd_redis_memory_max_bytes", "dfd_redis_full", "dfd_event_loop_delay_seconds", "dfd_classifier_reachable", "dfd_model_reuse_total", "dfd_classifier_outage_total"];
 const HISTOGRAMS = ["dfd_http_request_duration_seconds", "dfd_inference_duration_seconds", "dfd_grpc_client_duration_seconds", "dfd_job_duration_seconds"];
 const KNOWN = new Set([...APP_METRICS, ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]), "up", "kube_deployment_status_replicas_available", "container_cpu_usage_seconds_total"]);
 
@@ -24,7 +24,7 @@ const rules = rule.spec.groups.flatMap((g: any) => g.rules);
 
 test("PrometheusRule: required alerts exist and use exported metrics only", () => {
   const names = rules.map((r: any) => r.alert);
-  for (const a of ["DfdQueueBacklogGrowing", "DfdHighErrorRate", "DfdHighLatencyP95", "DfdFileDescriptorsNearLimit"]) assert.ok(names.includes(a), `missing alert ${a}`);
+  for (const a of ["DfdQueueBacklogGrowing", "DfdHighErrorRate", "DfdHighLatencyP95", "DfdFileDescriptorsNearLimit", "DfdRedisMemoryHigh", "DfdRedisFull"]) assert.ok(names.includes(a), `missing alert ${a}`);
   for (const r of rules) {
     assert.deepEqual(unknownMetrics(r.expr), [], `${r.alert} uses unknown metrics`);
     assert.ok(r.labels?.severity, `${r.alert} has no severity`);

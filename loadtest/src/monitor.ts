@@ -56,7 +56,7 @@ export class Monitor {
     this.scraping = true;
     void Promise.all(
       this.services.filter((s) => s.kind !== 'redis').map(async (s) => {
-        const n = await scrapeOpenFds(`http://127.0.0.1:${s.httpPort}/metrics`);
+        const n = await scrapeOpenFds(`http://127.0.0.1:${s.opsPort ?? s.httpPort}/metrics`);
         const r = this.reports.get(s.name)!;
         if (n !== undefined) r.maxMetricFds = Math.max(r.maxMetricFds ?? 0, n);
       }),

@@ -4,7 +4,7 @@
  * under test), M classifiers, N detectors and the gateway on free loopback ports; plus the pid of
  * every process (for RSS/fd sampling) and an optional descriptor limit for the gateway alone.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchStack as launch, repoRoot, type ManagedProcess, type RedisServer } from '@dfd/stack';
@@ -15,6 +15,8 @@ export interface Service {
   kind: 'gateway' | 'detector' | 'classifier' | 'redis';
   proc: ManagedProcess;
   httpPort: number;
+  /** Where /metrics is served (the gateway's ops listener; the HTTP port of the others). */
+  opsPort?: number;
   grpcPort: number;
   get pid(): number;
 }
@@ -44,7 +46,8 @@ export interface LoadStackOptions {
 
 /** True when the trained models have landed in <repo>/models. */
 export function realModelsPresent(dir = join(repoRoot, 'models')): boolean {
-  return existsSync(join(dir, 'detector', '1.0.0', 'model.json')) && existsSync(join(dir, 'classifier', '1.0.0', 'model.json'));
+  const has = (name: string) => existsSync(join(dir, name)) && readdirSync(join(dir, name)).some((v) => existsSync(join(dir, name, v, 'model.json')));
+  return has('detector') && has('classifier');
 }
 
 export async function launchStack(opts: LoadStackOptions = {}): Promise<LoadStack> {
@@ -74,6 +77,7 @@ export async function launchStack(opts: LoadStackOptions = {}): Promise<LoadStac
     kind: p.kind,
     proc: p,
     httpPort: p.httpPort,
+    opsPort: p.opsPort,
     grpcPort: p.grpcPort,
     get pid() {
       return p.pid;

@@ -1,7 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BLUE, RED, colourImage } from '../support/images.js';
+import { jpegWithExifSegments } from '../support/hostile.js';
+import { waitFor } from '../support/processes.js';
 
 async function upload(url: string, body: Buffer, type: string, query = '') {
   const res = await fetch(`${url}/v1/analyses${query}`, { method: 'POST', body, headers: { 'content-type': type } });
@@ -62,15 +66,49 @@ describe('upload → verdict through gateway, Redis, detector and classifier', (
     assert.equal(view.result.image.format, 'webp');
   });
 
-  it('returns the same analysis for the same image uploaded twice', async () => {
-    const img = await colourImage('jpeg', BLUE, 72, 4);
-    const a = await upload(stack.url, img, 'image/jpeg', '?wait=20');
-    const b = await upload(stack.url, img, 'image/jpeg');
-    assert.equal(a.json.id, b.json.id);
-    assert.equal(b.status, 200);
+  it('gives each upload its own analysis; identical pixels reuse the model computation, evidence is each file\'s own', async () => {
+    const jpeg = await colourImage('jpeg', BLUE, 72, 4);
+    // Same pixels, different EXIF.
+    const canon = jpegWithExifSegments(jpeg, 1, 0, { 271: 'Canon', 272: 'EOS R5' });
+    const nikon = jpegWithExifSegments(jpeg, 1, 0, { 271: 'Nikon' });
+    const a = await upload(stack.url, canon, 'image/jpeg', '?wait=20');
+    const b = await upload(stack.url, nikon, 'image/jpeg', '?wait=20');
+    assert.equal(a.json.status, 'completed');
     assert.equal(b.json.status, 'completed');
-    const c = await upload(stack.url, img, 'image/jpeg', '?crop_faces=false&wait=20');
-    assert.notEqual(c.json.id, a.json.id, 'other options are another analysis');
+    assert.notEqual(a.json.id, b.json.id, 'another upload is another analysis');
+    assert.equal(a.json.result.evidence.metadata.exif.make, 'Canon');
+    assert.equal(a.json.result.evidence.metadata.exif.model, 'EOS R5');
+    assert.equal(b.json.result.evidence.metadata.exif.make, 'Nikon', 'evidence is read from the caller\'s own file');
+    assert.equal(b.json.result.evidence.metadata.exif.model, null);
+    assert.deepEqual(b.json.result.scores, a.json.result.scores);
+    assert.ok(!a.json.result.notes.some((n: string) => n.startsWith('reused:')));
+    assert.ok(b.json.result.notes.some((n: string) => n.startsWith('reused:')), 'the model computation was reused');
+    const c = await upload(stack.url, canon, 'image/jpeg', '?crop_faces=false&wait=20');
+    assert.ok(!c.json.result.notes.some((n: string) => n.startsWith('reused:')), 'other options are computed afresh');
+  });
+
+  it('does not reuse model results across a model upgrade', async () => {
+    const img = await colourImage('png', RED, 64, 44);
+    const first = await upload(stack.url, img, 'image/png', '?wait=20');
+    const v0 = first.json.result.models.find((m: any) => m.name === 'classifier').version as string;
+    const again = await upload(stack.url, img, 'image/png', '?wait=20');
+    assert.ok(again.json.result.notes.some((n: string) => n.startsWith('reused:')));
+    // Upgrade the classifier: a new version directory wins when the model server restarts.
+    const from = join(stack.modelsDir, 'classifier', v0);
+    const to = join(stack.modelsDir, 'classifier', '9.9.9');
+    cpSync(from, to, { recursive: true });
+    const spec = JSON.parse(readFileSync(join(to, 'model.json'), 'utf8'));
+    writeFileSync(join(to, 'model.json'), JSON.stringify({ ...spec, version: '9.9.9' }));
+    const classifier = stack.classifiers[0]!;
+    await classifier.stop('SIGTERM');
+    classifier.start();
+    const detector = stack.detectors[0]!;
+    await waitFor('detector ready', async () => (await fetch(`http://127.0.0.1:${detector.httpPort}/readyz`)).ok, 30_000, 200);
+    const after = await waitFor('the new model version', async () => {
+      const r = await upload(stack.url, img, 'image/png', '?wait=20');
+      return r.json.result?.models.some((m: any) => m.version === '9.9.9') ? r : undefined;
+    }, 30_000, 1_000);
+    assert.ok(!after.json.result.notes.some((n: string) => n.startsWith('reused:')), 'judged afresh by the new model');
   });
 
   it('answers 404 for an unknown analysis', async () => {
@@ -83,7 +121,10 @@ describe('upload → verdict through gateway, Redis, detector and classifier', (
   it('exposes metrics and readiness', async () => {
     const ready = await fetch(`${stack.url}/readyz`);
     assert.equal(ready.status, 200);
-    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    // Metrics only on the gateway's ops port, never on the API port the Ingress exposes.
+    assert.equal((await fetch(`${stack.url}/metrics`)).status, 404);
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.gateway.opsPort}/metrics`)).text();
+    assert.match(metrics, /dfd_event_loop_delay_seconds\{[^}]*quantile="0.99"/);
     assert.match(metrics, /dfd_http_request_duration_seconds_bucket/);
     assert.match(metrics, /dfd_open_fds/);
     assert.match(metrics, /dfd_queue_jobs\{[^}]*state="completed"/);

@@ -200,7 +200,7 @@ describe('web page at /', () => {
     await page.unroute('**/v1/analyses?*');
     return card;
   }
-  const shipped = { edited: 0.5522, uncertain_band: [0.49, 0.732], retouched: 0.5 }; // models/detector/1.0.0
+  const shipped = { edited: 0.5522, uncertain_band: [0.49, 0.732], retouched: 0.5 }; // example values (a 1.x detector)
   const base = { notes: [], heatmap: null, faces: [], image: { width: 64, height: 64, format: 'png', original_width: 64, original_height: 64 }, models: [], timings: {}, evidence: { metadata: {} } };
   const fillColour = (card: import('playwright-core').Locator, sel: string) => card.locator(`${sel} .fill`).first().evaluate((e) => getComputedStyle(e).backgroundColor);
 

@@ -26,7 +26,7 @@ def main(argv=None):
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--eval", default=None, help="eval report (npm run eval --out PREFIX -> PREFIX.json) for the cards")
     ap.add_argument("--paired", default=None, help="eval report of the paired synthetic test set")
-    ap.add_argument("--loso", default=None, help="JSON of leave-one-source-out figures (collect_loso.py)")
+    ap.add_argument("--loso", default=None, help="prefix of leave-one-source-out runs (runs/<prefix>-loso-<source>)")
     ap.add_argument("--remove-older", action="store_true")
     a = ap.parse_args(argv)
     run_dir = a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
@@ -51,7 +51,25 @@ def main(argv=None):
                 if v != a.version:
                     shutil.rmtree(os.path.join(a.models, name, v))
         print(f"promoted {src} -> {dst}")
-    make_cards.main(["--models", a.models, "--version", a.version] + (["--eval", a.eval] if a.eval else []) + (["--paired", a.paired] if a.paired else []) + (["--loso", a.loso] if a.loso else []))
+    loso_json = None
+    if a.loso:
+        loso = {}
+        for d in sorted(os.listdir(os.path.join(HERE, "runs"))):
+            mp = os.path.join(HERE, "runs", d, "metrics.json")
+            if d.startswith(a.loso + "-loso-") and os.path.exists(mp):
+                m = json.load(open(mp))
+                loso[m["metrics"]["loso"]["held_out"]] = dict(m["metrics"]["loso"], epochs=m["training"]["epochs"],
+                                                             samples_per_epoch=m["training"]["samples_per_epoch"])
+        loso_json = os.path.join(run_dir, "loso.json")
+        with open(loso_json, "w") as f:
+            json.dump(loso, f, indent=2)
+        for name in ("detector",):
+            p = os.path.join(a.models, name, a.version, "model.json")
+            mj = json.load(open(p))
+            mj["metrics"]["loso"] = loso
+            with open(p, "w") as f:
+                json.dump(mj, f, indent=2)
+    make_cards.main(["--models", a.models, "--version", a.version] + (["--eval", a.eval] if a.eval else []) + (["--paired", a.paired] if a.paired else []) + (["--loso", loso_json] if loso_json else []))
 
 
 if __name__ == "__main__":

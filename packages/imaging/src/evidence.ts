@@ -10,6 +10,20 @@ export interface MetadataEvidence {
   generator: { detected: boolean; hints: string[] };
   c2pa_present: boolean;
   icc_profile: string | null;
+  /** What was not read, in plain words (metadata over the size or time budget); empty when all was. */
+  skipped: string[];
+}
+
+/** Evidence with nothing found, for files whose metadata was not read. */
+export function emptyEvidence(skipped: string[] = []): MetadataEvidence {
+  return {
+    exif: { software: null, make: null, model: null, datetime: null },
+    editing_software: [],
+    generator: { detected: false, hints: [] },
+    c2pa_present: false,
+    icc_profile: null,
+    skipped,
+  };
 }
 
 const EDITORS: Array<[RegExp, string]> = [
@@ -97,5 +111,6 @@ export function extractEvidence(buf: Buffer): MetadataEvidence {
     generator: { detected: generatorHints.length > 0, hints: generatorHints },
     c2pa_present: hasC2pa(buf),
     icc_profile: tagText(tags, 'ICC Description') ?? tagText(tags, 'Profile Description'),
+    skipped: [],
   };
 }

@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { ImageRejected } from './errors.js';
-import { extractEvidence, type MetadataEvidence } from './evidence.js';
+import { emptyEvidence, hasC2pa, type MetadataEvidence } from './evidence.js';
+import { EvidencePool } from './evidence-pool.js';
+import { checkStructure, metadataView, pixelView } from './structure.js';
 import { mimeTypes, sniffFormat, type ImageFormat } from './sniff.js';
 
 // One libvips thread per operation: the services run many requests at once on few cores.
@@ -27,6 +29,23 @@ export interface UploadLimits {
   maxBytes: number;
   maxPixels: number;
   workingSize: number;
+}
+
+let pool: EvidencePool | undefined;
+
+/**
+ * Metadata evidence within a budget (issue 11): only the metadata segments are cut out (bounded,
+ * on this thread), then parsed in a worker thread with a time and heap cap. Whatever is not read
+ * is named in `skipped`; the pixel verdict never waits on more than the budget.
+ */
+export async function readEvidence(buf: Buffer, format: ImageFormat): Promise<MetadataEvidence> {
+  const view = metadataView(buf, format);
+  pool ??= new EvidencePool();
+  const outcome = await pool.extract(view.bytes);
+  const evidence = 'evidence' in outcome ? outcome.evidence : emptyEvidence([outcome.skipped]);
+  evidence.skipped = [...view.skipped, ...evidence.skipped];
+  evidence.c2pa_present = hasC2pa(buf);
+  return evidence;
 }
 
 export const defaultLimits: UploadLimits = { maxBytes: 20 * 1024 * 1024, maxPixels: 50_000_000, workingSize: 512 };
@@ -60,9 +79,11 @@ export async function normaliseUpload(buf: Buffer, limits: UploadLimits = defaul
     throw new ImageRejected(415, 'heic_unsupported', 'HEIC images cannot be decoded by this server; convert to JPEG or PNG.');
   }
 
+  checkStructure(buf, format);
+  const pixels = pixelView(buf, format);
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(buf, { limitInputPixels: false }).metadata();
+    meta = await sharp(pixels, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new ImageRejected(422, 'corrupt_image', `The image could not be read: ${(err as Error).message}`);
   }
@@ -73,11 +94,13 @@ export async function normaliseUpload(buf: Buffer, limits: UploadLimits = defaul
   if (width * height > limits.maxPixels) {
     throw new ImageRejected(422, 'too_many_pixels', `The image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels}.`);
   }
-  const evidence = extractEvidence(buf);
+  // Metadata is parsed while the pixels decode; a failed decode waits for nothing.
+  const evidencePending = readEvidence(buf, format);
+  evidencePending.catch(() => undefined);
 
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 })
+    out = await sharp(pixels, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 })
       .rotate()
       .toColourspace('srgb')
       .flatten({ background: { r: 128, g: 128, b: 128 } })
@@ -89,6 +112,7 @@ export async function normaliseUpload(buf: Buffer, limits: UploadLimits = defaul
     throw new ImageRejected(422, 'corrupt_image', `The image is corrupt or truncated: ${(err as Error).message}`);
   }
   if (out.info.channels !== 3) throw new ImageRejected(422, 'corrupt_image', `Unexpected channel count ${out.info.channels}.`);
+  const evidence = await evidencePending;
   return {
     image: { width: out.info.width, height: out.info.height, data: out.data },
     format,

@@ -11,6 +11,11 @@ export interface AnalysisOptions {
 /** What the gateway puts on the queue: references, never image bytes. */
 export interface AnalysisJobData {
   pixelKey: string;
+  /**
+   * Hash of the normalised pixels and options (ids.ts). Never the analysis id: the detector uses
+   * it, with its model versions, to reuse the model computation of identical pixels.
+   */
+  contentKey?: string;
   width: number;
   height: number;
   options: AnalysisOptions;

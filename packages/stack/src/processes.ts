@@ -161,6 +161,8 @@ export interface ServiceHandle extends ManagedProcess {
   kind: ServiceName;
   httpPort: number;
   grpcPort: number;
+  /** /healthz, /readyz, /metrics: the gateway's own ops listener; the HTTP port of the others. */
+  opsPort: number;
 }
 
 export interface ServiceOptions {
@@ -169,6 +171,8 @@ export interface ServiceOptions {
   timeoutMs?: number;
   httpPort?: number;
   grpcPort?: number;
+  /** The gateway's ops port (OPS_PORT); a free one when absent. */
+  opsPort?: number;
   /** Name shown in logs (detector-0, ...); the kind when absent. */
   name?: string;
   onLine?: LineSink;
@@ -178,6 +182,7 @@ export interface ServiceOptions {
 export async function startService(kind: ServiceName, env: Record<string, string>, waitPath = '/healthz', opts: ServiceOptions = {}): Promise<ServiceHandle> {
   const httpPort = opts.httpPort ?? (await freePort());
   const grpcPort = opts.grpcPort ?? (await freePort());
+  const opsPort = kind === 'gateway' ? (opts.opsPort ?? (await freePort())) : httpPort;
   const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
   const [cmd, args] = opts.nofile
     ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$1"`, process.execPath, script]]
@@ -191,12 +196,14 @@ export async function startService(kind: ServiceName, env: Record<string, string
     ...env,
     HTTP_PORT: String(httpPort),
     GRPC_PORT: String(grpcPort),
+    ...(kind === 'gateway' ? { OPS_PORT: String(opsPort) } : {}),
   }) as ServiceHandle;
   proc.onLine = opts.onLine;
   proc.start();
   proc.kind = kind;
   proc.httpPort = httpPort;
   proc.grpcPort = grpcPort;
+  proc.opsPort = opsPort;
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
     for (;;) {

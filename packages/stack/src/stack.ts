@@ -69,11 +69,13 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
   const fixed = opts.ports && opts.ports !== 'free' ? opts.ports : undefined;
   const base = fixed?.base ?? 8100;
   const detPorts = (i: number) => (fixed ? { grpcPort: base + 1 + i * 10, httpPort: base + 1001 + i * 10 } : {});
+  // The gateway's ops listener (health, readiness, metrics): 9100 beside the default ports.
+  const gatewayOps = fixed ? base + 1000 : undefined;
   const clsPorts = (i: number) => (fixed ? { grpcPort: base + 2 + i * 10, httpPort: base + 1002 + i * 10 } : {});
 
   const servicePorts: Array<{ port: number; what: string }> = [];
   if (fixed) {
-    servicePorts.push({ port: fixed.gateway, what: 'gateway HTTP' });
+    servicePorts.push({ port: fixed.gateway, what: 'gateway HTTP' }, { port: gatewayOps!, what: 'gateway ops' });
     for (let i = 0; i < nClassifiers; i++) servicePorts.push({ port: clsPorts(i).grpcPort!, what: `classifier-${i} gRPC` }, { port: clsPorts(i).httpPort!, what: `classifier-${i} HTTP` });
     for (let i = 0; i < nDetectors; i++) servicePorts.push({ port: detPorts(i).grpcPort!, what: `detector-${i} gRPC` }, { port: detPorts(i).httpPort!, what: `detector-${i} HTTP` });
   }
@@ -196,7 +198,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
       classifiers.push(c);
     }
     for (let i = 0; i < nDetectors; i++) await stack.addDetector();
-    gateway = await startService('gateway', { ...env, ...opts.gatewayEnv }, '/readyz', { httpPort: fixed?.gateway, name: 'gateway', onLine: opts.onLine, nofile: opts.gatewayNofile, timeoutMs });
+    gateway = await startService('gateway', { ...env, ...opts.gatewayEnv }, '/readyz', { httpPort: fixed?.gateway, opsPort: gatewayOps, name: 'gateway', onLine: opts.onLine, nofile: opts.gatewayNofile, timeoutMs });
     watch(gateway);
   } catch (err) {
     await stack.stop();

@@ -1,4 +1,4 @@
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, redactUrl, type Logger } from './logger.js';
 export { createRegistry, fileDescriptors, latencyBuckets, prom, queueDepthGauge, type JobCounter } from './metrics.js';
 export { startOpsServer, type ReadinessCheck } from './ops-server.js';
 export { onShutdown } from './shutdown.js';

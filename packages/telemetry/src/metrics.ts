@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import client from 'prom-client';
 
 export { client as prom };
@@ -38,6 +39,23 @@ export function createRegistry(service: string): client.Registry {
     },
   });
   ortUsageMetrics(registry);
+  // Event-loop delay since the last scrape (perf_hooks.monitorEventLoopDelay, 10 ms resolution):
+  // the figure that says whether one request is stalling every other one.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  new client.Gauge({
+    name: 'dfd_event_loop_delay_seconds',
+    help: 'Event-loop delay since the previous scrape (monitorEventLoopDelay), by quantile',
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+      this.set({ quantile: '0.5' }, s(loop.percentile(50)));
+      this.set({ quantile: '0.99' }, s(loop.percentile(99)));
+      this.set({ quantile: '1' }, s(loop.max));
+      loop.reset();
+    },
+  });
   return registry;
 }
 

@@ -6,6 +6,8 @@ import { OipClient } from '@dfd/proto';
 import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, queueDepthGauge, startOpsServer, type RunningService } from '@dfd/telemetry';
 import { createAnalyser } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
+import { ClassifierGate } from './classifier-gate.js';
+import { ModelReuse } from './model-reuse.js';
 import type { DetectorConfig } from './config.js';
 import { createAnalysisWorker } from './worker.js';
 
@@ -39,6 +41,17 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   redis.on('error', () => undefined);
   const connection = redisConnectionOptions(cfg.redisUrl);
   const pixels = new PixelStore(redis);
+  // Issue 11: reuse of the models' answer for identical pixels under the same model versions.
+  let classifierVersion = { at: 0, tag: null as string | null };
+  const modelTag = async () => {
+    if (Date.now() - classifierVersion.at > 10_000) {
+      const meta = await classifierClient.modelMetadata('classifier').catch(() => null);
+      classifierVersion = { at: Date.now(), tag: meta ? `${meta.name}@${(meta.versions ?? []).join(',')}` : null };
+    }
+    return classifierVersion.tag ? `${detector.sha256}|${classifierVersion.tag}` : null;
+  };
+  const reuseTotal = new prom.Counter({ name: 'dfd_model_reuse_total', help: 'Jobs answered with the model results of identical pixels', registers: [registry] });
+  const outageTotal = new prom.Counter({ name: 'dfd_classifier_outage_total', help: 'Job attempts that met an unreachable classifier (parked, not failed)', registers: [registry] });
   const worker = createAnalysisWorker({
     queueName: cfg.queueName,
     connection,
@@ -50,10 +63,20 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
     hooks: {
       onDone: (outcome, seconds) => {
         jobsTotal.inc({ outcome });
-        if (outcome !== 'retry') jobDuration.observe({ outcome }, seconds);
+        if (outcome !== 'retry' && outcome !== 'parked') jobDuration.observe({ outcome }, seconds);
+      },
+      onReuse: () => reuseTotal.inc(),
+      onOutage: () => {
+        outageTotal.inc();
+        gate.noteOutage();
       },
     },
+    reuse: new ModelReuse(redis, cfg.modelReuseTtlSeconds, modelTag),
+    maxParkMs: cfg.maxParkMs,
   });
+  // Issue 11: no new jobs while the classifier is unreachable (its readiness says so too).
+  const gate = new ClassifierGate(() => classifierClient.healthCheck('', 1_000), { onDown: () => void worker.pause(true), onUp: () => worker.resume() }, logger);
+  new prom.Gauge({ name: 'dfd_classifier_reachable', help: '1 while the classifier answers SERVING and jobs are taken', registers: [registry], collect() { this.set(gate.isDown ? 0 : 1); } });
   const queue = createAnalysisQueue(cfg.queueName, connection);
   queueDepthGauge(registry, queue);
 
@@ -70,6 +93,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   });
   const httpPort = (ops.address() as { port: number }).port;
   void worker.run();
+  gate.start();
   logger.info({ grpcPort, httpPort, classifier: cfg.classifierTarget, concurrency: cfg.concurrency }, 'detector consuming');
   return {
     grpcPort,
@@ -77,6 +101,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
     logger,
     async close() {
       // Finish in-flight jobs (bounded by the shutdown timer), then release connections.
+      gate.stop();
       await worker.close();
       await oip.close(5_000);
       await queue.close();

@@ -12,6 +12,10 @@ export interface DetectorConfig extends CommonConfig {
   lockDurationMs: number;
   shutdownGraceMs: number;
   faceStage: boolean;
+  /** How long the models' answer for identical pixels is reused (0 = never). */
+  modelReuseTtlSeconds: number;
+  /** How long a job may stay parked during a classifier outage before its attempts are spent. */
+  maxParkMs: number;
   /** Overrides of the model's calibrated decision values (unset = use model.json). */
   editedThreshold: number | undefined;
   uncertainLow: number | undefined;
@@ -34,6 +38,8 @@ export function loadDetectorConfig(source: Record<string, string | undefined> = 
     lockDurationMs: env.int('JOB_LOCK_MS', 30_000, { min: 1_000 }),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 30_000, { min: 0 }),
     faceStage: env.bool('FACE_STAGE', true),
+    modelReuseTtlSeconds: env.int('MODEL_REUSE_TTL_SECONDS', 3_600, { min: 0 }),
+    maxParkMs: env.int('CLASSIFIER_OUTAGE_MAX_PARK_MS', 3_600_000, { min: 0 }),
     editedThreshold: optionalProbability('EDITED_THRESHOLD'),
     uncertainLow: optionalProbability('UNCERTAIN_LOW'),
     uncertainHigh: optionalProbability('UNCERTAIN_HIGH'),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { normaliseUpload, type UploadLimits } from '@dfd/imaging';
 import { analysisId, type AnalysisJobData, type AnalysisOptions, type AnalysisResult, type PixelStore } from '@dfd/jobs';
@@ -32,16 +32,47 @@ function statusOf(state: string): AnalysisStatus {
   return 'queued';
 }
 
-/** Splits "code: message" failure reasons written by the detector. */
-function failure(reason: string | undefined): { code: string; message: string } {
-  const text = reason ?? 'analysis failed';
-  const m = /^([a-z_]+): (.*)$/s.exec(text);
-  return m ? { code: m[1]!, message: m[2]! } : { code: 'analysis_failed', message: text };
+/**
+ * What API clients are told about a failed analysis: a stable code and plain words. The
+ * detector's reason ("code: detail") may hold internal detail (gRPC targets, addresses, stack
+ * frames); only its code is used, and only when it is one of these. The detail stays in the logs.
+ */
+export const FAILURE_MESSAGES: Record<string, string> = {
+  pixels_expired: 'The stored image expired before it was analysed; upload it again.',
+  model_unavailable: 'A model server was unavailable for too long; upload the image again.',
+  analysis_failed: 'The analysis could not be completed; upload the image again.',
+};
+
+export function failure(reason: string | undefined): { code: string; message: string } {
+  const code = /^([a-z_]+):/.exec(reason ?? '')?.[1];
+  return code && FAILURE_MESSAGES[code] ? { code, message: FAILURE_MESSAGES[code] } : { code: 'analysis_failed', message: FAILURE_MESSAGES.analysis_failed! };
+}
+
+/** A fresh analysis id: 128 random bits, never derived from the upload. */
+export function newAnalysisId(): string {
+  return randomBytes(16).toString('hex');
 }
 
 /**
- * Upload → normalised pixels in Redis → one BullMQ job per distinct (pixels, options). Kept apart
- * from the HTTP routes so single uploads, batches and the CLI's embedded mode share it.
+ * Who may read an analysis. `undefined` is the gateway itself (webhooks); an API key id or `null`
+ * (anonymous) is a caller: an analysis made with a key is that key's only, an anonymous one is
+ * readable by whoever holds its id.
+ */
+export type Reader = string | null | undefined;
+
+function mayRead(job: Job<AnalysisJobData, AnalysisResult>, reader: Reader): boolean {
+  if (reader === undefined) return true;
+  const owner = job.data?.apiKeyId ?? null;
+  return owner === null || owner === reader;
+}
+
+/**
+ * Upload → normalised pixels in Redis → one BullMQ job per upload, with a random id owned by the
+ * caller (issue 11: ids derived from the pixels let one caller read another's analysis). The
+ * content hash of (pixels, options) travels in the job as `contentKey`, so the detector can reuse
+ * the model computation of identical pixels under the same model versions; the metadata evidence
+ * is always the caller's own file's. Kept apart from the HTTP routes so single uploads, batches
+ * and the CLI's embedded mode share it.
  */
 export class AnalysisService {
   private waitingCache = { at: 0, count: 0 };
@@ -97,17 +128,12 @@ export class AnalysisService {
     await this.checkCapacity();
     const upload = await this.decodeBounded(body);
     const { image } = upload;
-    const id = analysisId(image.data, image.width, image.height, options);
-    const existing = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);
-    if (existing) {
-      const state = await existing.getState();
-      if (state !== 'failed' && state !== 'unknown') return { view: await this.viewOf(existing, state), created: false };
-      // A failed analysis of the same picture is tried afresh rather than served forever.
-      await existing.remove().catch(() => undefined);
-    }
+    const id = newAnalysisId();
+    const contentKey = analysisId(image.data, image.width, image.height, options);
     const pixelKey = await this.pixels.put(id, image);
     const data: AnalysisJobData = {
       pixelKey,
+      contentKey,
       width: image.width,
       height: image.height,
       options,
@@ -125,23 +151,29 @@ export class AnalysisService {
     return { view: await this.viewOf(job, 'waiting'), created: true };
   }
 
-  async get(id: string): Promise<AnalysisView | null> {
+  private async find(id: string, reader: Reader): Promise<Job<AnalysisJobData, AnalysisResult> | null> {
     if (!/^[a-f0-9]{32}$/.test(id)) return null;
     const job = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);
+    // Another caller's analysis is reported as missing, not as forbidden.
+    return job && mayRead(job, reader) ? job : null;
+  }
+
+  async get(id: string, reader?: Reader): Promise<AnalysisView | null> {
+    const job = await this.find(id, reader);
     if (!job) return null;
     return this.viewOf(job, await job.getState());
   }
 
   /** Waits up to `seconds` for the job to end; returns its view either way. */
-  async wait(id: string, seconds: number): Promise<AnalysisView | null> {
-    const job = await Job.fromId<AnalysisJobData, AnalysisResult>(this.queue, id);
+  async wait(id: string, seconds: number, reader?: Reader): Promise<AnalysisView | null> {
+    const job = await this.find(id, reader);
     if (!job) return null;
     const state = await job.getState();
     if (seconds > 0 && state !== 'completed' && state !== 'failed') {
       this.waiters ??= new JobWaiters(this.events);
       await this.waiters.wait(id, seconds * 1000, async () => ['completed', 'failed'].includes(await job.getState()));
     }
-    return this.get(id);
+    return this.get(id, reader);
   }
 
   async viewOf(job: Job<AnalysisJobData, AnalysisResult>, state: string): Promise<AnalysisView> {

@@ -7,13 +7,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Redis } from 'ioredis';
 import type { Queue, QueueEvents } from 'bullmq';
 import { createAnalysisQueue, createQueueEvents, PixelStore, redisConnectionOptions } from '@dfd/jobs';
-import { createLogger, createRegistry, fileDescriptors, type Logger } from '@dfd/telemetry';
+import { createLogger, createRegistry, fileDescriptors, type Logger, type prom, type ReadinessCheck } from '@dfd/telemetry';
 import { AnalysisService } from './analysis-service.js';
 import type { GatewayConfig } from './config.js';
 import { errorSchema } from './errors.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.js';
 import { opsPlugin } from './plugins/ops.js';
 import { registerPublicApi } from './public-api.js';
+import { RedisHealth } from './redis-health.js';
 import { analysisSchema, resultSchema } from './schemas.js';
 
 export interface Gateway {
@@ -23,6 +24,11 @@ export interface Gateway {
   events: QueueEvents;
   service: AnalysisService;
   logger: Logger;
+  /** Metrics of this replica, served on the ops port (server.ts), never on the API port. */
+  registry: prom.Registry;
+  /** Redis reachable and not full. */
+  readiness: ReadinessCheck;
+  redisHealth: RedisHealth;
   close(): Promise<void>;
 }
 
@@ -56,6 +62,8 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   const pixels = new PixelStore(redis, cfg.pixelTtlSeconds);
   const service = new AnalysisService(queue, events, pixels, { maxBytes: cfg.maxUploadBytes, maxPixels: cfg.maxPixels, workingSize: cfg.workingSize }, cfg.queueMaxWaiting, cfg.maxInflightDecodes);
   const registry = createRegistry('gateway');
+  const redisHealth = new RedisHealth(redis, registry);
+  const readiness: ReadinessCheck = () => redisHealth.readiness();
 
   const app = Fastify({
     loggerInstance: logger,
@@ -70,6 +78,8 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
     requestTimeout: cfg.requestTimeoutMs,
     connectionTimeout: cfg.requestTimeoutMs,
     maxRequestsPerSocket: 1000,
+    clientErrorHandler,
+    frameworkErrors,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
   // Past the descriptor limit accept() fails with EMFILE; refusing connections a little earlier
@@ -85,7 +95,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   app.addSchema(errorSchema);
   app.addSchema(resultSchema);
   app.addSchema(analysisSchema);
-  await app.register(errorsPlugin);
+  await app.register(errorsPlugin, { onRedisFull: () => redisHealth.noteFull(), maxDrainBytes: Math.max(64 * 1024 * 1024, cfg.maxUploadBytes * 2) });
   await app.register(helmet, {
     // The web page and the docs UI load only same-origin scripts and styles.
     contentSecurityPolicy: {
@@ -100,7 +110,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   await app.register(cors, { origin: cfg.corsOrigins.length > 0 ? cfg.corsOrigins : false, exposedHeaders: ['retry-after', 'location', 'x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'] });
   await app.register(swagger, { openapi: openapiInfo as any });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(opsPlugin, { registry, redis, queue });
+  await app.register(opsPlugin, { registry, queue, readiness });
   await app.register((await import('./plugins/admission.js')).admissionPlugin, { cfg: cfg.admission, redis, queue, registry }); // 429 overloaded by predicted wait, before auth and body
   await app.register((await import('./plugins/web.js')).webPlugin); // the upload page at / (public/)
   const api = await registerPublicApi(app, { cfg, redis, connection, queue, events, service, logger, background: opts.background ?? true }); // /v1 routes, auth, limits, webhooks
@@ -112,6 +122,9 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
     events,
     service,
     logger,
+    registry,
+    readiness,
+    redisHealth,
     async close() {
       await app.close();
       await api.close();

@@ -3,6 +3,8 @@ import { readAdmissionConfig, type AdmissionConfig } from './plugins/admission.j
 
 export interface GatewayConfig extends CommonConfig {
   httpPort: number;
+  /** /healthz, /readyz and /metrics on their own listener, which the Ingress does not expose. */
+  opsPort: number;
   host: string;
   maxUploadBytes: number;
   maxPixels: number;
@@ -44,6 +46,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
   const cfg: GatewayConfig = {
     ...readCommon(env, 'gateway'),
     httpPort: env.int('HTTP_PORT', 8080, { min: 0, max: 65535 }),
+    opsPort: env.int('OPS_PORT', 9100, { min: 0, max: 65535 }),
     host: env.string('HOST', '0.0.0.0'),
     maxUploadBytes: env.int('MAX_UPLOAD_BYTES', 20 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
     maxPixels: env.int('MAX_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),

@@ -104,6 +104,7 @@ export const resultSchema = {
             generator: { type: 'object', properties: { detected: { type: 'boolean' }, hints: { type: 'array', items: { type: 'string' } } } },
             c2pa_present: { type: 'boolean' },
             icc_profile: { type: ['string', 'null'] },
+            skipped: { type: 'array', items: { type: 'string' }, description: 'Metadata that was not read (over the size or time budget), in plain words' },
           },
         },
       },

@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import { ConfigError } from '@dfd/config';
-import { fileDescriptors, onShutdown, type Logger } from '@dfd/telemetry';
+import { fileDescriptors, onShutdown, startOpsServer, type Logger } from '@dfd/telemetry';
 import { buildGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
@@ -45,9 +45,13 @@ try {
   const cfg = loadGatewayConfig();
   const gw = await buildGateway(cfg);
   shedConnectionsNearCap(gw.app.server, gw.logger);
+  // Health and metrics on their own listener: they answer even when the API port is at its
+  // connection cap, and /metrics is not reachable through the Ingress.
+  const ops = await startOpsServer({ port: cfg.opsPort, host: cfg.host, registry: gw.registry, readiness: gw.readiness });
+  const opsPort = (ops.address() as { port: number }).port;
   await gw.app.listen({ port: cfg.httpPort, host: cfg.host, backlog: cfg.listenBacklog });
-  gw.logger.info({ url: `http://127.0.0.1:${cfg.httpPort}`, hardMaxConnections: gw.app.server.maxConnections, backlog: cfg.listenBacklog }, 'gateway listening');
-  onShutdown(gw.logger, cfg.shutdownGraceMs + 5_000, [() => gw.close()]);
+  gw.logger.info({ url: `http://127.0.0.1:${cfg.httpPort}`, opsPort, hardMaxConnections: gw.app.server.maxConnections, backlog: cfg.listenBacklog }, 'gateway listening');
+  onShutdown(gw.logger, cfg.shutdownGraceMs + 5_000, [() => gw.close(), () => new Promise<void>((r) => { ops.close(() => r()); ops.closeAllConnections(); })]);
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);

@@ -1,16 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { prom, latencyBuckets, queueDepthGauge, type prom as PromNs } from '@dfd/telemetry';
+import { prom, latencyBuckets, queueDepthGauge, type prom as PromNs, type ReadinessCheck } from '@dfd/telemetry';
 
 interface OpsOptions {
   registry: PromNs.Registry;
-  redis: Redis;
   queue: Queue;
+  readiness: ReadinessCheck;
 }
 
-/** /healthz, /readyz, /metrics and the request-duration histogram. */
+/**
+ * The request-duration histogram and the queue gauge, plus /healthz and /readyz on the public
+ * port for load balancers that can only probe it. /metrics is served on the ops port only
+ * (server.ts, OPS_PORT), which the Ingress does not expose.
+ */
 export const opsPlugin = fp(async (app: FastifyInstance, opts: OpsOptions) => {
   const duration = new prom.Histogram({
     name: 'dfd_http_request_duration_seconds',
@@ -26,26 +29,11 @@ export const opsPlugin = fp(async (app: FastifyInstance, opts: OpsOptions) => {
   });
 
   const hide = { hide: true } as const;
+  const state = { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: true } } } as const;
   app.get('/healthz', { schema: { ...hide, response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
-  app.get(
-    '/readyz',
-    {
-      schema: {
-        ...hide,
-        response: {
-          200: { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: true } } },
-          503: { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: true } } },
-        },
-      },
-    },
-    async (_req, reply) => {
-      const redisOk = opts.redis.status === 'ready' && (await opts.redis.ping().then(() => true, () => false));
-      reply.status(redisOk ? 200 : 503);
-      return { status: redisOk ? 'ready' : 'not_ready', checks: { redis: redisOk } };
-    },
-  );
-  app.get('/metrics', { schema: hide }, async (_req, reply) => {
-    reply.header('content-type', opts.registry.contentType);
-    return opts.registry.metrics();
+  app.get('/readyz', { schema: { ...hide, response: { 200: state, 503: state } } }, async (_req, reply) => {
+    const r = await opts.readiness();
+    reply.status(r.ready ? 200 : 503);
+    return { status: r.ready ? 'ready' : 'not_ready', checks: r.checks };
   });
 });

@@ -58,7 +58,8 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
         summary: 'Submit an image for analysis',
         description:
           'Send the image as multipart/form-data (field `image`) or as a raw body with an image/* content type. The format is detected from the bytes. ' +
-          'Answers 202 with the analysis id, or 200 with the result when `wait` is given and the analysis ends in time. The same image with the same options returns the same analysis.',
+          'Answers 202 with a new analysis id (random, readable only by the API key that created it, or for anonymous callers by whoever holds the id), ' +
+          'or 200 with the result when `wait` is given and the analysis ends in time. Identical pixels reuse the model computation; the metadata evidence is always read from this upload.',
         tags: ['analyses'],
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data', 'image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'],
@@ -103,14 +104,15 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
         querystring: { type: 'object', properties: { wait: { type: 'integer', minimum: 0, maximum: 30, default: 0 } }, additionalProperties: false },
-        response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 401: errorRef, 403: errorRef, 404: errorRef, 429: errorRef, 503: errorRef },
+        description: 'Analyses created with another API key answer 404, as unknown ids do.',
+        response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 400: errorRef, 401: errorRef, 403: errorRef, 404: errorRef, 429: errorRef, 503: errorRef },
       },
     },
     async (req, reply) => {
-      if (opts.identify) await opts.identify(req);
+      const reader = (opts.identify ? await opts.identify(req) : undefined) ?? null;
       const { id } = req.params as { id: string };
       const { wait } = req.query as { wait: number };
-      const view = wait > 0 ? await opts.service.wait(id, Math.min(wait, opts.maxWaitSeconds)) : await opts.service.get(id);
+      const view = wait > 0 ? await opts.service.wait(id, Math.min(wait, opts.maxWaitSeconds), reader) : await opts.service.get(id, reader);
       if (!view) throw new ApiError(404, 'not_found', `No analysis with id ${id}.`);
       return respond(view, reply as FastifyReply);
     },

@@ -194,7 +194,7 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRouteOptions)
       const batch = BATCH_ID.test(id) ? await opts.store.get(id) : null;
       // Another key's batch is reported as missing, not as forbidden.
       if (!batch || (batch.owner !== null && batch.owner !== req.principal?.keyId)) throw new ApiError(404, 'not_found', `No batch with id ${id}.`);
-      const views = await Promise.all(batch.items.map((it) => (it.analysis_id ? opts.service.get(it.analysis_id) : Promise.resolve(undefined))));
+      const views = await Promise.all(batch.items.map((it) => (it.analysis_id ? opts.service.get(it.analysis_id, batch.owner) : Promise.resolve(undefined))));
       return batchView(batch, batch.items.map((it, i) => itemView(it, views[i])));
     },
   );
