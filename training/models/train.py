@@ -498,7 +498,7 @@ def main():
     ap.add_argument("--landmarks", default=os.path.join(REPO, ".cache", "landmarks.jsonl"))
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=22)
     ap.add_argument("--samples", type=int, default=2400, help="samples per epoch")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--workers", type=int, default=1)
