@@ -109,4 +109,4 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
     refused.inc({ reason: d.reason });
     throw new ApiError(429, 'overloaded', d.message, { 'retry-after': String(d.retryAfterS) });
   });
-});
+}, { name: 'dfd-admission' });

@@ -167,7 +167,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance, opts: ErrorsOptions)
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send(errorBody(req, 'not_found', `No route for ${req.method} ${req.url.split('?')[0]}`));
   });
-});
+}, { name: 'dfd-errors' });
 
 /** Fastify's `frameworkErrors` option: router-level failures (a URL that cannot be decoded). */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
