@@ -8,7 +8,7 @@ import path from "node:path";
 import { REPO_ROOT, DEPLOY_DIR, render } from "./helpers/render.ts";
 
 const SERVICES = ["gateway", "detector", "classifier"] as const;
-const PORTS = { gateway: ["8080", "9100"], detector: ["9101", "8101"], classifier: ["9102", "8102"] };
+const PORTS = { gateway: ["8080", "9100"], detector: ["9101"], classifier: ["9102", "8102"] };
 
 type Instr = { cmd: string; args: string; line: number };
 /** Minimal Dockerfile parser: joins continuation lines, drops comments. */

@@ -17,7 +17,7 @@ export interface Service {
   httpPort: number;
   /** Where /metrics is served (the gateway's ops listener; the HTTP port of the others). */
   opsPort?: number;
-  grpcPort: number;
+  grpcPort: number | undefined;
   get pid(): number;
 }
 
