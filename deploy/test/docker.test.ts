@@ -192,7 +192,7 @@ test("checkDockerfile reports broken images", () => {
 test(".dockerignore keeps secrets, node_modules and dist out but keeps what the build needs", () => {
   const lines = readFileSync(path.join(REPO_ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   for (const p of [".git", "**/node_modules", "**/dist", "**/.env"]) assert.ok(lines.includes(p), `missing ${p}`);
-  for (const keep of ["!deploy/package.json", "!deploy/docker"]) assert.ok(lines.includes(keep), `must keep ${keep}`);
+  for (const keep of ["!deploy/package.json", "!deploy/docker", "!test/support/package.json"]) assert.ok(lines.includes(keep), `must keep ${keep}`);
   for (const never of ["packages", "services", "models", "pnpm-lock.yaml", "package.json", "deploy"]) assert.ok(!lines.includes(never), `must not ignore ${never}`);
 });
 

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchStack as launch, repoRoot, type ManagedProcess, type RedisServer } from '@dfd/stack';
-import { writeTinyModelSet } from '../../test/support/tiny-onnx.js';
+import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
 
 export interface Service {
   name: string;

@@ -3,8 +3,8 @@ import { buildGateway, type Gateway } from '../src/app.js';
 import { loadGatewayConfig } from '../src/config.js';
 import type { AnalysisResult } from '@dfd/jobs';
 
-export { startRedis, startService, freePort, sleep, waitFor, type RedisServer, type ServiceHandle } from '../../../test/support/processes.js';
-export { colourImage, RED, BLUE } from '../../../test/support/images.js';
+export { startRedis, startService, freePort, sleep, waitFor, type RedisServer, type ServiceHandle } from '@dfd/test-support/processes';
+export { colourImage, RED, BLUE } from '@dfd/test-support/images';
 
 export const PEPPER = 'test-pepper-0123456789abcdef';
 export const SECRET = 'test-webhook-secret-0123456789';

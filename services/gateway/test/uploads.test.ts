@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { buildGateway, type Gateway } from '../src/app.js';
 import { loadGatewayConfig } from '../src/config.js';
-import { startRedis, type RedisServer } from '../../../test/support/processes.js';
-import { BLUE, RED, colourImage } from '../../../test/support/images.js';
-import { withPngText } from '../../../test/support/png-text.js';
+import { startRedis, type RedisServer } from '@dfd/test-support/processes';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
+import { withPngText } from '@dfd/test-support/png-text';
 
 /** As a deployment waits for /readyz before sending traffic: until its connections are up, uploads get 503. */
 async function connected(gw: Gateway): Promise<void> {
