@@ -8,7 +8,7 @@ import path from "node:path";
 import { REPO_ROOT, DEPLOY_DIR, render } from "./helpers/render.ts";
 
 const SERVICES = ["gateway", "detector", "classifier"] as const;
-const PORTS = { gateway: ["8080", "9100"], detector: ["9101", "8101"], classifier: ["9102", "8102"] };
+const PORTS = { gateway: ["8080", "9100"], detector: ["9101"], classifier: ["9102", "8102"] };
 
 type Instr = { cmd: string; args: string; line: number };
 /** Minimal Dockerfile parser: joins continuation lines, drops comments. */
@@ -30,69 +30,147 @@ export function parseDockerfile(text: string): Instr[] {
   return out;
 }
 
-/** Violations of the image rules for one Dockerfile (empty = ok). */
+type Stage = { name?: string; from: string; ins: Instr[] };
+
+/** `$X` / `${X}` replaced from `vars` (unknown names become empty, as in Docker). */
+const expand = (s: string, vars: Map<string, string>) => s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, k) => vars.get(k) ?? "");
+
+/** `ENV A=1 B=2` or `ENV A 1` as pairs. */
+function envPairs(args: string): Array<[string, string]> {
+  if (!args.includes("=")) { const [k, ...rest] = args.split(/\s+/); return [[k!, rest.join(" ")]]; }
+  return args.split(/\s+/).filter(Boolean).map((kv) => { const i = kv.indexOf("="); return [kv.slice(0, i), kv.slice(i + 1).replace(/^"|"$/g, "")] as [string, string]; });
+}
+
+/**
+ * The image `docker build --build-arg K=V` makes of this Dockerfile: global ARGs (before the
+ * first FROM) resolved with the build arguments, the stages, and the chain of stages the final
+ * image is made of (base first), following `FROM <stage>` links.
+ */
+export function imageOf(text: string, buildArgs: Record<string, string> = {}) {
+  const ins = parseDockerfile(text);
+  const vars = new Map<string, string>();
+  const firstFrom = ins.findIndex((i) => i.cmd === "FROM");
+  for (const i of ins.slice(0, firstFrom)) {
+    if (i.cmd !== "ARG") continue;
+    const [k, d] = i.args.split("=");
+    vars.set(k!.trim(), buildArgs[k!.trim()] ?? d?.trim() ?? "");
+  }
+  const stages: Stage[] = [];
+  for (const i of ins.slice(firstFrom)) {
+    if (i.cmd === "FROM") {
+      const [ref, , alias] = i.args.split(/\s+/);
+      stages.push({ name: alias, from: expand(ref!, vars), ins: [] });
+    } else stages.at(-1)!.ins.push(i);
+  }
+  const chain: Stage[] = [];
+  for (let s: Stage | undefined = stages.at(-1); s; s = stages.find((x) => x.name === s!.from)) {
+    if (chain.includes(s)) break;
+    chain.unshift(s);
+  }
+  // Stage-local values: ARG (build argument or default) and ENV, in order along the chain.
+  const env = new Map<string, string>();
+  const local = new Map(vars);
+  const resolved: Instr[] = [];
+  for (const s of chain) {
+    for (const i of s.ins) {
+      if (i.cmd === "ARG") { const [k, d] = i.args.split("="); local.set(k!.trim(), buildArgs[k!.trim()] ?? d?.trim() ?? vars.get(k!.trim()) ?? ""); }
+      const args = i.cmd === "RUN" || i.cmd === "CMD" || i.cmd === "ENTRYPOINT" || i.cmd === "HEALTHCHECK" ? i.args : expand(i.args, new Map([...local, ...env]));
+      if (i.cmd === "ENV") for (const [k, v] of envPairs(args)) env.set(k, v);
+      resolved.push({ ...i, args });
+    }
+  }
+  return { stages, chain, base: chain[0]?.from ?? "", ins: resolved, env, vars };
+}
+
+/** What the image runs: CMD in exec form, a `sh -c "exec …"` CMD expanded from the image's ENV. */
+export function commandOf(cmdArgs: string, env: Map<string, string>): string[] | null {
+  let arr: string[];
+  try { arr = JSON.parse(cmdArgs); } catch { return null; }
+  if (/(^|\/)sh$/.test(arr[0] ?? "") && arr[1] === "-c" && arr.length === 3) {
+    const m = /^exec\s+(.*)$/.exec(arr[2]!.trim());
+    if (!m) return null; // without exec the shell, not node, would get SIGTERM
+    return expand(m[1]!, env).split(/\s+/).map((w) => w.replace(/^"|"$/g, ""));
+  }
+  return arr;
+}
+
+/** Violations of the image rules for the image of one SERVICE (empty = ok). */
 export function checkDockerfile(text: string, svc: string): string[] {
   const v: string[] = [];
-  const ins = parseDockerfile(text);
-  const args = new Map<string, string>();
-  for (const i of ins) {
-    if (i.cmd === "ARG") { const [k, d] = i.args.split("="); if (d !== undefined) args.set(k!.trim(), d.trim()); }
+  const all = parseDockerfile(text);
+  const img = imageOf(text, { SERVICE: svc });
+  const stageNames = new Set(img.stages.map((s) => s.name).filter(Boolean));
+  for (const s of img.stages) {
+    if (stageNames.has(s.from)) continue;
+    const image = s.from;
+    if (!image) v.push(`FROM of stage ${s.name ?? "(final)"}: unresolved image`);
+    else if (!image.includes("@") && (!image.includes(":") || image.endsWith(":latest"))) v.push(`FROM ${image}: untagged or :latest`);
+    else if (!/^node:20[.\d]*-bookworm-slim(@sha256:[0-9a-f]{64})?$/.test(image)) v.push(`FROM ${image}: not node:20 bookworm-slim`);
   }
-  const froms = ins.filter((i) => i.cmd === "FROM");
-  if (froms.length < 2) v.push("not multi-stage (needs >= 2 FROM)");
-  const stages = new Set<string>();
-  for (const f of froms) {
-    const [imageRef, , alias] = f.args.split(/\s+/);
-    const image = imageRef!.replace(/\$\{?([A-Z_]+)\}?/g, (_, k) => args.get(k) ?? "");
-    if (!stages.has(image)) {
-      if (!image) v.push(`FROM ${imageRef}: unresolved image`);
-      else if (!image.includes("@") && (!image.includes(":") || image.endsWith(":latest"))) v.push(`FROM ${image}: untagged or :latest`);
-      else if (!/^node:20[.\d]*-bookworm-slim(@sha256:[0-9a-f]{64})?$/.test(image)) v.push(`FROM ${image}: not node:20 bookworm-slim`);
-    }
-    if (alias) stages.add(alias);
-  }
+  if (stageNames.has(img.base) || !img.base) v.push(`the image for ${svc} does not start from a base image`);
   if (/:latest\b/.test(text)) v.push("mentions a :latest tag");
-  const lastFrom = ins.lastIndexOf(froms[froms.length - 1]!);
-  const final = ins.slice(lastFrom);
+  // Multi-stage: the image copies its build output from a stage that is not part of it.
+  const chainNames = new Set(img.chain.map((s) => s.name));
+  const copiesFrom = img.ins.filter((i) => i.cmd === "COPY").map((i) => /--from=(\S+)/.exec(i.args)?.[1]).filter(Boolean) as string[];
+  if (!copiesFrom.some((f) => stageNames.has(f) && !chainNames.has(f))) v.push("not multi-stage (the image copies nothing from a build stage)");
+  for (const f of copiesFrom) if (!stageNames.has(f)) v.push(`COPY --from=${f}: no such stage`);
+  const final = img.ins;
   const users = final.filter((i) => i.cmd === "USER");
   const user = users[users.length - 1]?.args;
   if (!user) v.push("final stage has no USER (would run as root)");
   else if (/^(root|0)(:|$)/.test(user)) v.push(`final stage runs as ${user}`);
-  const ep = final.find((i) => i.cmd === "ENTRYPOINT");
+  const eps = final.filter((i) => i.cmd === "ENTRYPOINT");
+  const ep = eps[eps.length - 1];
   let epArr: string[] = [];
   try { epArr = ep ? JSON.parse(ep.args) : []; } catch { v.push("ENTRYPOINT is not exec (JSON) form"); }
   if (!/(^|\/)(tini|dumb-init)$/.test(epArr[0] ?? "")) v.push("ENTRYPOINT does not start with an init (tini)");
   if (!epArr.includes("/usr/local/bin/dfd-entrypoint")) v.push("ENTRYPOINT does not run dfd-entrypoint (fd limit)");
   if (!final.some((i) => i.cmd === "RUN" && /apt-get install[^&]*\btini\b/.test(i.args))) v.push("runtime stage does not install tini");
-  const cmd = final.find((i) => i.cmd === "CMD");
-  if (!cmd || JSON.stringify(JSON.parse(cmd.args)) !== JSON.stringify(["node", `services/${svc}/dist/server.js`])) v.push(`CMD is not node services/${svc}/dist/server.js`);
-  if (!ins.some((i) => i.cmd === "ENV" && /ONNXRUNTIME_NODE_INSTALL=skip/.test(i.args))) v.push("ONNXRUNTIME_NODE_INSTALL=skip not set for install");
-  if (!ins.some((i) => i.cmd === "RUN" && /pnpm install --frozen-lockfile/.test(i.args))) v.push("no pnpm install --frozen-lockfile");
-  if (!ins.some((i) => i.cmd === "RUN" && /tsc -b tsconfig\.json/.test(i.args))) v.push("no tsc -b build");
-  if (!ins.some((i) => i.cmd === "RUN" && /pnpm (install|deploy)[^&]*--prod/.test(i.args))) v.push("no production-only dependency step");
+  const cmds = final.filter((i) => i.cmd === "CMD");
+  const cmd = cmds.length ? commandOf(cmds[cmds.length - 1]!.args, img.env) : null;
+  if (JSON.stringify(cmd) !== JSON.stringify(["node", `services/${svc}/dist/server.js`])) v.push(`CMD is not node services/${svc}/dist/server.js (got ${JSON.stringify(cmd)})`);
+  if (!all.some((i) => i.cmd === "ENV" && /ONNXRUNTIME_NODE_INSTALL=skip/.test(i.args))) v.push("ONNXRUNTIME_NODE_INSTALL=skip not set for install");
+  if (!all.some((i) => i.cmd === "RUN" && /pnpm install --frozen-lockfile/.test(i.args))) v.push("no pnpm install --frozen-lockfile");
+  if (!all.some((i) => i.cmd === "RUN" && /tsc -b tsconfig\.json/.test(i.args))) v.push("no tsc -b build");
+  if (!all.some((i) => i.cmd === "RUN" && /pnpm (install|deploy)[^&]*--prod[^&]*--filter "@dfd\/\$\{?SERVICE\}?\.\.\."/.test(i.args))) v.push("no production-only dependency step for the service");
   if (final.some((i) => i.cmd === "COPY" && !/--from=/.test(i.args) && !/entrypoint\.sh/.test(i.args))) v.push("runtime stage copies sources from the context (only build output allowed)");
   if (final.some((i) => i.cmd === "RUN" && /\b(pnpm|npm|yarn) (install|ci)\b/.test(i.args))) v.push("runtime stage installs packages with a package manager");
   return v;
 }
 
+const DOCKERFILE = path.join(DEPLOY_DIR, "docker", "Dockerfile");
+const dockerfile = () => readFileSync(DOCKERFILE, "utf8");
+
+test("one Dockerfile for every service: no per-service copies", () => {
+  for (const svc of SERVICES) assert.ok(!existsSync(path.join(REPO_ROOT, "services", svc, "Dockerfile")), `services/${svc}/Dockerfile is back; build with deploy/docker/Dockerfile --build-arg SERVICE=${svc}`);
+  assert.deepEqual(parseDockerfile(dockerfile()).filter((i) => i.cmd === "ARG" && /^SERVICE(=|$)/.test(i.args)).length > 0, true, "ARG SERVICE");
+});
+
 for (const svc of SERVICES) {
-  test(`services/${svc}/Dockerfile follows the image rules`, () => {
-    const text = readFileSync(path.join(REPO_ROOT, "services", svc, "Dockerfile"), "utf8");
+  test(`deploy/docker/Dockerfile with SERVICE=${svc} follows the image rules`, () => {
+    const text = dockerfile();
     assert.deepEqual(checkDockerfile(text, svc), []);
-    const expose = parseDockerfile(text).filter((i) => i.cmd === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
+    const img = imageOf(text, { SERVICE: svc });
+    const expose = img.ins.filter((i) => i.cmd === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
     assert.deepEqual(expose.sort(), [...PORTS[svc]].sort());
+    assert.ok(img.ins.some((i) => i.cmd === "COPY" && i.args.includes(`/repo/services/${svc} ./services/${svc}`)), "copies the service's build output");
+    assert.equal(img.ins.some((i) => i.cmd === "COPY" && /\/repo\/models/.test(i.args)), svc !== "gateway", "models only where a model is served");
+    const httpPort = img.env.get("HTTP_PORT");
+    assert.ok(httpPort && expose.includes(httpPort), `HTTP_PORT ${httpPort} is exposed`);
   });
 
-  test(`k8s ${svc} ports and uid agree with its Dockerfile`, () => {
+  test(`k8s ${svc} ports and uid agree with the image for SERVICE=${svc}`, () => {
     const d = render("prod").find((o) => o.kind === "Deployment" && o.metadata.name === svc)!;
     const ports = d.spec.template.spec.containers[0].ports.map((p: any) => String(p.containerPort));
-    assert.deepEqual(ports.sort(), [...PORTS[svc]].sort());
+    const expose = imageOf(dockerfile(), { SERVICE: svc }).ins.filter((i) => i.cmd === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
+    assert.deepEqual(ports.sort(), expose.sort(), "the image EXPOSEs the ports its Deployment declares");
     assert.equal(d.spec.template.spec.securityContext.runAsUser, 1000, "the node image's 'node' user");
   });
 }
 
 test("checkDockerfile reports broken images", () => {
-  const good = readFileSync(path.join(REPO_ROOT, "services/gateway/Dockerfile"), "utf8");
+  const good = dockerfile();
+  assert.deepEqual(checkDockerfile(good, "detector"), []);
   const cases: [string, string, RegExp][] = [
     ["root user", good.replace(/^USER node$/m, "USER root"), /runs as root/],
     ["no USER", good.replace(/^USER node$/m, ""), /no USER/],
@@ -101,9 +179,12 @@ test("checkDockerfile reports broken images", () => {
     ["no init", good.replace('"/usr/bin/tini", "--", ', ""), /init/],
     ["shell-form entrypoint", good.replace(/^ENTRYPOINT .*$/m, "ENTRYPOINT /usr/local/bin/dfd-entrypoint"), /exec \(JSON\) form/],
     ["alpine", good.replace("node:20-bookworm-slim", "node:20-alpine"), /bookworm-slim/],
+    ["shell CMD without exec", good.replace('"exec node ', '"node '), /CMD is not/],
+    ["CMD of another service", good.replace("DFD_SERVICE=${SERVICE}", "DFD_SERVICE=gateway"), /CMD is not node services\/detector/],
+    ["no service stage", good.replace(/^FROM runtime AS detector$/m, "FROM runtime AS detector2"), /does not start from a base image|CMD is not|not multi-stage/],
   ];
   for (const [what, text, re] of cases) {
-    const v = checkDockerfile(text, "gateway");
+    const v = checkDockerfile(text, "detector");
     assert.ok(v.some((x) => re.test(x)), `${what}: expected ${re}, got ${JSON.stringify(v)}`);
   }
 });
@@ -111,7 +192,7 @@ test("checkDockerfile reports broken images", () => {
 test(".dockerignore keeps secrets, node_modules and dist out but keeps what the build needs", () => {
   const lines = readFileSync(path.join(REPO_ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   for (const p of [".git", "**/node_modules", "**/dist", "**/.env"]) assert.ok(lines.includes(p), `missing ${p}`);
-  for (const keep of ["!deploy/package.json", "!deploy/docker"]) assert.ok(lines.includes(keep), `must keep ${keep}`);
+  for (const keep of ["!deploy/package.json", "!deploy/docker", "!test/support/package.json"]) assert.ok(lines.includes(keep), `must keep ${keep}`);
   for (const never of ["packages", "services", "models", "pnpm-lock.yaml", "package.json", "deploy"]) assert.ok(!lines.includes(never), `must not ignore ${never}`);
 });
 

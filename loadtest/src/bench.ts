@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { normaliseUpload } from '@dfd/imaging';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { analysisInput, createAnalyser, type Analyser } from '@dfd/analysis';
-import { repoRoot } from '../../test/support/processes.js';
+import { repoRoot } from '@dfd/test-support/processes';
 import { formatLoad, runLoad, type LoadReport } from './load.js';
 import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
 import { cpuPerRun, modelPath, ortDelta, scrapeOrt, type OrtRuns } from './ort-cost.js';
@@ -66,7 +66,7 @@ let modelsDir = join(repoRoot, 'models');
 if (tiny) {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { writeTinyModelSet } = await import('../../test/support/tiny-onnx.js');
+  const { writeTinyModelSet } = await import('@dfd/test-support/tiny-onnx');
   modelsDir = mkdtempSync(join(tmpdir(), 'dfd-bench-models-'));
   writeTinyModelSet(modelsDir);
 }

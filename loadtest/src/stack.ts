@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchStack as launch, repoRoot, type ManagedProcess, type RedisServer } from '@dfd/stack';
-import { writeTinyModelSet } from '../../test/support/tiny-onnx.js';
+import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
 
 export interface Service {
   name: string;
@@ -17,7 +17,7 @@ export interface Service {
   httpPort: number;
   /** Where /metrics is served (the gateway's ops listener; the HTTP port of the others). */
   opsPort?: number;
-  grpcPort: number;
+  grpcPort: number | undefined;
   get pid(): number;
 }
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { startRedis, startService } from '../../test/support/processes.js';
+import { startRedis, startService } from '@dfd/test-support/processes';
 
 function openKeepAlive(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {

@@ -13,8 +13,8 @@ import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { waitFor } from '../../test/support/processes.js';
-import { startStack } from '../../test/support/stack.js';
+import { waitFor } from '@dfd/test-support/processes';
+import { startStack } from '@dfd/test-support/stack';
 import type { SampleMeta } from '../k6/variants.js';
 import { fromExport, summaryMarkdown } from '../k6/summary.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSession, ort, sessionOptions } from '@dfd/model-runtime';
 import { createRegistry } from '../../packages/telemetry/src/metrics.js';
-import { writeTinyModel } from '../../test/support/tiny-onnx.js';
+import { writeTinyModel } from '@dfd/test-support/tiny-onnx';
 import { cpuPerRun, modelPath, ortDelta, parseOrtMetrics } from '../src/ort-cost.js';
 
 test('sessions use full graph optimisation, sequential execution and the configured intra-op threads', () => {

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStack } from '../../test/support/stack.js';
+import { startStack } from '@dfd/test-support/stack';
 import { fromExport, summaryMarkdown } from '../k6/summary.js';
 import { findK6, sharedK6Dir } from '../src/k6-binary.js';
 import { formatLoad, runLoad } from '../src/load.js';

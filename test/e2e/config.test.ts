@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError } from '@dfd/config';
-import { repoRoot } from '../support/processes.js';
+import { repoRoot } from '@dfd/test-support/processes';
 
 describe('configuration from the environment', () => {
   it('names every bad variable in one error', async () => {

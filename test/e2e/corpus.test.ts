@@ -5,9 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { badInputs } from '../support/bad-inputs.js';
-import { RED, colourImage } from '../support/images.js';
-import { startRedis, startService, type RedisServer, type ServiceHandle } from '../support/processes.js';
+import { badInputs } from '@dfd/test-support/bad-inputs';
+import { RED, colourImage } from '@dfd/test-support/images';
+import { startRedis, startService, type RedisServer, type ServiceHandle } from '@dfd/test-support/processes';
 
 describe('generated bad-input corpus against the real gateway', () => {
   let redis: RedisServer;

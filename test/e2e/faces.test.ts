@@ -4,9 +4,9 @@ import { mkdtempSync, symlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { startStack, type Stack } from '../support/stack.js';
-import { repoRoot } from '../support/processes.js';
-import { writeTinyModelSet } from '../support/tiny-onnx.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
+import { repoRoot } from '@dfd/test-support/processes';
+import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
 
 const dataset = join(repoRoot, '..', 'shared', 'datasets', 'faces-v1');
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../support/processes.js';
+import { repoRoot } from '@dfd/test-support/processes';
 
 describe('scripts/fast-build.mjs', () => {
   it('writes runnable dist/*.js for every referenced project, then rebuilds only a changed one', async () => {

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.js';
-import { RED, colourImage } from '../support/images.js';
-import { waitFor } from '../support/processes.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
+import { RED, colourImage } from '@dfd/test-support/images';
+import { waitFor } from '@dfd/test-support/processes';
 
 async function submit(url: string, body: Buffer) {
   const res = await fetch(`${url}/v1/analyses`, { method: 'POST', body, headers: { 'content-type': 'image/jpeg' } });

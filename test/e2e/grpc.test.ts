@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { OipClient, protoFiles, readOutput } from '@dfd/proto';
-import { startRedis, startService, type RedisServer, type ServiceHandle } from '../support/processes.js';
-import { writeTinyModelSet } from '../support/tiny-onnx.js';
-import { BLUE, RED, colourImage } from '../support/images.js';
+import { startRedis, startService, type RedisServer, type ServiceHandle } from '@dfd/test-support/processes';
+import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
 
 function call<T>(client: any, method: string, req: unknown): Promise<T> {
   return new Promise((resolve, reject) => client[method](req, { deadline: Date.now() + 5000 }, (e: Error | null, r: T) => (e ? reject(e) : resolve(r))));

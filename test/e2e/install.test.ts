@@ -9,7 +9,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { repoRoot } from '../support/processes.js';
+import { repoRoot } from '@dfd/test-support/processes';
 
 describe('fresh install', () => {
   it('prints no warnings and no approve-builds notice', { timeout: 300_000 }, () => {

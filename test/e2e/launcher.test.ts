@@ -13,8 +13,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portFree, repoRoot, sleep, waitFor } from '@dfd/stack';
-import { colourImage } from '../support/images.js';
-import { writeTinyModelSet } from '../support/tiny-onnx.js';
+import { colourImage } from '@dfd/test-support/images';
+import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
 
 interface Run {
   child: ChildProcess;

@@ -7,9 +7,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { startStack, type Stack } from '../support/stack.js';
-import { BLUE, RED, colourImage } from '../support/images.js';
-import { sleep, waitFor } from '../support/processes.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
+import { sleep, waitFor } from '@dfd/test-support/processes';
 
 async function submit(url: string, body: Buffer) {
   const res = await fetch(`${url}/v1/analyses`, { method: 'POST', body, headers: { 'content-type': 'image/png' } });

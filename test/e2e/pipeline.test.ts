@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLUE, RED, colourImage } from '../support/images.js';
-import { jpegWithExifSegments } from '../support/hostile.js';
-import { waitFor } from '../support/processes.js';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
+import { jpegWithExifSegments } from '@dfd/test-support/hostile';
+import { waitFor } from '@dfd/test-support/processes';
 
 async function upload(url: string, body: Buffer, type: string, query = '') {
   const res = await fetch(`${url}/v1/analyses${query}`, { method: 'POST', body, headers: { 'content-type': type } });

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import { join } from 'node:path';
 import { resolveModelDir } from '@dfd/model-runtime';
-import { repoRoot } from '../support/processes.js';
-import { checkParity } from '../support/parity.js';
+import { repoRoot } from '@dfd/test-support/processes';
+import { checkParity } from '@dfd/test-support/parity';
 
 describe('shipped ONNX models match PyTorch within 1e-4', () => {
   for (const name of ['detector', 'classifier']) {

@@ -9,8 +9,8 @@ import { FaceStage } from '@dfd/face';
 import { normaliseUpload } from '@dfd/imaging';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { readFile } from 'node:fs/promises';
-import { repoRoot } from '../support/processes.js';
-import { datasetsDir, requireDatasets } from '../support/datasets.js';
+import { repoRoot } from '@dfd/test-support/processes';
+import { datasetsDir, requireDatasets } from '@dfd/test-support/datasets';
 
 // One preprocessing definition: the tensor training computes (training/models/served.py) and the
 // tensor the detector feeds onnxruntime for the same uploaded file agree within 1/255.

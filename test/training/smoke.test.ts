@@ -5,10 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
-import { repoRoot } from '../support/processes.js';
-import { BLUE, RED, colourImage } from '../support/images.js';
+import { repoRoot } from '@dfd/test-support/processes';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
 import { decodeToRgb } from '@dfd/imaging';
-import { checkParity } from '../support/parity.js';
+import { checkParity } from '@dfd/test-support/parity';
 
 // The training pipeline must not rot: a handful of images, one epoch, a real ONNX export that
 // the serving runtime loads and runs. Needs Debian's python3-torch (installed by .ci/run).

@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.js';
-import { RED, colourImage } from '../support/images.js';
-import { repoRoot } from '../support/processes.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
+import { RED, colourImage } from '@dfd/test-support/images';
+import { repoRoot } from '@dfd/test-support/processes';
 
 const artifacts = join(repoRoot, 'artifacts', 'ui');
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];

@@ -160,7 +160,8 @@ export type ServiceName = 'gateway' | 'detector' | 'classifier';
 export interface ServiceHandle extends ManagedProcess {
   kind: ServiceName;
   httpPort: number;
-  grpcPort: number;
+  /** The OIP/gRPC port: the classifier's only (the detector and the gateway serve none). */
+  grpcPort: number | undefined;
   /** /healthz, /readyz, /metrics: the gateway's own ops listener; the HTTP port of the others. */
   opsPort: number;
 }
@@ -181,7 +182,7 @@ export interface ServiceOptions {
 /** Starts a built service (dist/server.js) on its ports and waits until `waitPath` answers 200. */
 export async function startService(kind: ServiceName, env: Record<string, string>, waitPath = '/healthz', opts: ServiceOptions = {}): Promise<ServiceHandle> {
   const httpPort = opts.httpPort ?? (await freePort());
-  const grpcPort = opts.grpcPort ?? (await freePort());
+  const grpcPort = kind === 'classifier' ? (opts.grpcPort ?? (await freePort())) : undefined;
   const opsPort = kind === 'gateway' ? (opts.opsPort ?? (await freePort())) : httpPort;
   const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
   const [cmd, args] = opts.nofile
@@ -195,7 +196,7 @@ export async function startService(kind: ServiceName, env: Record<string, string
     DFD_PARENT_PID: String(process.pid),
     ...env,
     HTTP_PORT: String(httpPort),
-    GRPC_PORT: String(grpcPort),
+    ...(grpcPort !== undefined ? { GRPC_PORT: String(grpcPort) } : {}),
     ...(kind === 'gateway' ? { OPS_PORT: String(opsPort) } : {}),
   }) as ServiceHandle;
   proc.onLine = opts.onLine;

@@ -21,8 +21,8 @@ export interface StackOptions {
   superviseRedis?: boolean;
   /**
    * `free`: any free loopback ports (tests, load tools). A number: the gateway on it, detector i
-   * on gRPC base+1+10i / HTTP base+1001+10i, classifier i on base+2+10i / base+1002+10i
-   * (base 8100: 8101/9101, 8102/9102 as documented); checked up front.
+   * on HTTP base+1001+10i (health, metrics; it serves no gRPC), classifier i on gRPC base+2+10i /
+   * HTTP base+1002+10i (base 8100: 9101, 8102/9102 as documented); checked up front.
    */
   ports?: 'free' | { gateway: number; base?: number };
   env?: Record<string, string>;
@@ -53,7 +53,7 @@ export interface Stack {
   /** The environment every service got (REDIS_URL, MODELS_DIR, ...). */
   env: Record<string, string>;
   /** Every process, Redis last, with pid (for RSS/fd sampling). */
-  processes(): Array<{ name: string; kind: 'gateway' | 'detector' | 'classifier' | 'redis'; pid: number; httpPort: number; grpcPort: number }>;
+  processes(): Array<{ name: string; kind: 'gateway' | 'detector' | 'classifier' | 'redis'; pid: number; httpPort: number; grpcPort: number | undefined }>;
   addDetector(): Promise<ServiceHandle>;
   /** Stops everything in order; `log` says what stopped. Idempotent. */
   stop(): Promise<void>;
@@ -68,7 +68,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const fixed = opts.ports && opts.ports !== 'free' ? opts.ports : undefined;
   const base = fixed?.base ?? 8100;
-  const detPorts = (i: number) => (fixed ? { grpcPort: base + 1 + i * 10, httpPort: base + 1001 + i * 10 } : {});
+  const detPorts = (i: number) => (fixed ? { httpPort: base + 1001 + i * 10 } : {});
   // The gateway's ops listener (health, readiness, metrics): 9100 beside the default ports.
   const gatewayOps = fixed ? base + 1000 : undefined;
   const clsPorts = (i: number) => (fixed ? { grpcPort: base + 2 + i * 10, httpPort: base + 1002 + i * 10 } : {});
@@ -77,7 +77,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
   if (fixed) {
     servicePorts.push({ port: fixed.gateway, what: 'gateway HTTP' }, { port: gatewayOps!, what: 'gateway ops' });
     for (let i = 0; i < nClassifiers; i++) servicePorts.push({ port: clsPorts(i).grpcPort!, what: `classifier-${i} gRPC` }, { port: clsPorts(i).httpPort!, what: `classifier-${i} HTTP` });
-    for (let i = 0; i < nDetectors; i++) servicePorts.push({ port: detPorts(i).grpcPort!, what: `detector-${i} gRPC` }, { port: detPorts(i).httpPort!, what: `detector-${i} HTTP` });
+    for (let i = 0; i < nDetectors; i++) servicePorts.push({ port: detPorts(i).httpPort!, what: `detector-${i} HTTP` });
   }
 
   // Redis: an existing one, or ours. Every port is checked before anything starts.

@@ -7,7 +7,8 @@ import { onShutdown } from './shutdown.js';
 /** What each service's start function hands back to its thin server.ts. */
 export interface RunningService {
   httpPort: number;
-  grpcPort: number;
+  /** The OIP/gRPC port of a model server; absent for services without one. */
+  grpcPort?: number;
   logger: Logger;
   close(): Promise<void>;
 }

@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createAnalysisQueue, PixelStore, redisConnectionOptions } from '@dfd/jobs';
-import { serveImageModel } from '@dfd/model-server';
 import { OipClient } from '@dfd/proto';
-import { createLogger, createRegistry, inferenceRecorder, latencyBuckets, prom, queueDepthGauge, startOpsServer, type RunningService } from '@dfd/telemetry';
+import { createLogger, createRegistry, latencyBuckets, prom, queueDepthGauge, startOpsServer, type RunningService } from '@dfd/telemetry';
 import { createAnalyser } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
 import { ClassifierGate } from './classifier-gate.js';
@@ -16,7 +15,6 @@ export type DetectorApp = RunningService;
 export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   const logger = createLogger('detector', cfg.logLevel);
   const registry = createRegistry('detector');
-  const recordInference = inferenceRecorder(registry);
   const grpcDuration = new prom.Histogram({ name: 'dfd_grpc_client_duration_seconds', help: 'gRPC client call latency', labelNames: ['method', 'code'], buckets: latencyBuckets, registers: [registry] });
   const jobDuration = new prom.Histogram({ name: 'dfd_job_duration_seconds', help: 'Upload to final outcome', labelNames: ['outcome'], buckets: latencyBuckets, registers: [registry] });
   const jobsTotal = new prom.Counter({ name: 'dfd_jobs_total', help: 'Jobs by outcome', labelNames: ['outcome'], registers: [registry] });
@@ -80,7 +78,8 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   const queue = createAnalysisQueue(cfg.queueName, connection);
   queueDepthGauge(registry, queue);
 
-  const { server: oip, port: grpcPort } = await serveImageModel({ serverName: 'dfd-detector', model: detector, host: cfg.host, port: cfg.grpcPort, onInfer: recordInference });
+  // No model server of its own: the detector takes its work from the queue (nothing called the
+  // OIP endpoint it used to serve); its HTTP port serves health, readiness and metrics.
   const ops: Server = await startOpsServer({
     port: cfg.httpPort,
     host: cfg.host,
@@ -94,16 +93,14 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   const httpPort = (ops.address() as { port: number }).port;
   void worker.run();
   gate.start();
-  logger.info({ grpcPort, httpPort, classifier: cfg.classifierTarget, concurrency: cfg.concurrency }, 'detector consuming');
+  logger.info({ httpPort, classifier: cfg.classifierTarget, concurrency: cfg.concurrency }, 'detector consuming');
   return {
-    grpcPort,
     httpPort,
     logger,
     async close() {
       // Finish in-flight jobs (bounded by the shutdown timer), then release connections.
       gate.stop();
       await worker.close();
-      await oip.close(5_000);
       await queue.close();
       classifierClient.close();
       redis.disconnect();

@@ -1,7 +1,6 @@
 import { EnvReader, readCommon, readOrtThreads, type CommonConfig } from '@dfd/config';
 
 export interface DetectorConfig extends CommonConfig {
-  grpcPort: number;
   httpPort: number;
   host: string;
   classifierTarget: string;
@@ -27,7 +26,6 @@ export function loadDetectorConfig(source: Record<string, string | undefined> = 
   const optionalProbability = (name: string) => (source[name]?.trim() ? env.number(name, 0.5, { min: 0, max: 1 }) : undefined);
   const cfg: DetectorConfig = {
     ...readCommon(env, 'detector'),
-    grpcPort: env.int('GRPC_PORT', 8101, { min: 0, max: 65535 }),
     httpPort: env.int('HTTP_PORT', 9101, { min: 0, max: 65535 }),
     host: env.string('HOST', '0.0.0.0'),
     classifierTarget: env.string('CLASSIFIER_TARGET', 'ipv4:127.0.0.1:8102'),

@@ -1,22 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { normaliseUpload, type UploadLimits } from '@dfd/imaging';
-import { analysisId, type AnalysisJobData, type AnalysisOptions, type AnalysisResult, type PixelStore } from '@dfd/jobs';
+import { analysisId, type AnalysisFailure, type AnalysisJobData, type AnalysisOptions, type AnalysisResult, type AnalysisStatus, type AnalysisView, type PixelStore } from '@dfd/jobs';
 import { ApiError } from './errors.js';
 import { JobWaiters } from './job-waiters.js';
 
-export type AnalysisStatus = 'queued' | 'processing' | 'completed' | 'failed';
-
-export interface AnalysisView {
-  id: string;
-  status: AnalysisStatus;
-  created_at: string;
-  finished_at: string | null;
-  attempts: number;
-  links: { self: string };
-  result?: AnalysisResult;
-  error?: { code: string; message: string };
-}
+/** The API's shapes, derived from its JSON schemas (@dfd/jobs api.ts). */
+export type { AnalysisFailure, AnalysisStatus, AnalysisView };
 
 export interface SubmitExtras {
   requestId: string;
@@ -43,7 +33,7 @@ export const FAILURE_MESSAGES: Record<string, string> = {
   analysis_failed: 'The analysis could not be completed; upload the image again.',
 };
 
-export function failure(reason: string | undefined): { code: string; message: string } {
+export function failure(reason: string | undefined): AnalysisFailure {
   const code = /^([a-z_]+):/.exec(reason ?? '')?.[1];
   return code && FAILURE_MESSAGES[code] ? { code, message: FAILURE_MESSAGES[code] } : { code: 'analysis_failed', message: FAILURE_MESSAGES.analysis_failed! };
 }

@@ -10,12 +10,13 @@ import { createAnalysisQueue, createQueueEvents, PixelStore, redisConnectionOpti
 import { createLogger, createRegistry, fileDescriptors, type Logger, type prom, type ReadinessCheck } from '@dfd/telemetry';
 import { AnalysisService } from './analysis-service.js';
 import type { GatewayConfig } from './config.js';
-import { errorSchema } from './errors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.js';
+import { admissionPlugin } from './plugins/admission.js';
 import { opsPlugin } from './plugins/ops.js';
+import { webPlugin } from './plugins/web.js';
 import { registerPublicApi } from './public-api.js';
 import { RedisHealth } from './redis-health.js';
-import { analysisSchema, resultSchema } from './schemas.js';
+import { sharedSchemas, type TypeProvider } from './schemas.js';
 
 export interface Gateway {
   app: FastifyInstance<any, any, any, any>;
@@ -81,7 +82,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
     clientErrorHandler,
     frameworkErrors,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
-  });
+  }).withTypeProvider<TypeProvider>();
   // Past the descriptor limit accept() fails with EMFILE; refusing connections a little earlier
   // keeps descriptors for Redis, files and in-flight work.
   const fdMax = fileDescriptors().max;
@@ -92,9 +93,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
     reply.header('x-request-id', req.id);
   });
 
-  app.addSchema(errorSchema);
-  app.addSchema(resultSchema);
-  app.addSchema(analysisSchema);
+  for (const schema of sharedSchemas) app.addSchema(schema);
   await app.register(errorsPlugin, { onRedisFull: () => redisHealth.noteFull(), maxDrainBytes: Math.max(64 * 1024 * 1024, cfg.maxUploadBytes * 2) });
   await app.register(helmet, {
     // The web page and the docs UI load only same-origin scripts and styles.
@@ -111,8 +110,8 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   await app.register(swagger, { openapi: openapiInfo as any });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, { registry, queue, readiness });
-  await app.register((await import('./plugins/admission.js')).admissionPlugin, { cfg: cfg.admission, redis, queue, registry }); // 429 overloaded by predicted wait, before auth and body
-  await app.register((await import('./plugins/web.js')).webPlugin); // the upload page at / (public/)
+  await app.register(admissionPlugin, { cfg: cfg.admission, redis, queue, registry }); // 429 overloaded by predicted wait, before auth and body
+  await app.register(webPlugin); // the upload page at / (public/)
   const api = await registerPublicApi(app, { cfg, redis, connection, queue, events, service, logger, background: opts.background ?? true }); // /v1 routes, auth, limits, webhooks
 
   return {

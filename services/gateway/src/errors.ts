@@ -10,17 +10,3 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
-
-export const errorSchema = {
-  $id: 'Error',
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-    },
-    request_id: { type: 'string' },
-  },
-} as const;

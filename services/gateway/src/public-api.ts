@@ -7,13 +7,13 @@ import { ApiKeyStore } from './auth/api-keys.js';
 import { authPlugin } from './auth/auth-plugin.js';
 import { BatchStore } from './batch-store.js';
 import type { GatewayConfig } from './config.js';
-import { ApiError } from './errors.js';
-import { admission } from './limits/admission.js';
+import { jobQuotaPlugin } from './limits/quota-plugin.js';
 import { JobQuota, RateLimiter } from './limits/rate-limiter.js';
 import { analysesRoutes } from './routes/analyses.js';
-import { batchRoutes, batchSchema } from './routes/batches.js';
+import { batchRoutes } from './routes/batches.js';
+import { callbackUrlPlugin } from './webhooks/callback-plugin.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
-import { CallbackForbidden, callbackPolicy, checkCallbackUrl } from './webhooks/ssrf.js';
+import { callbackPolicy } from './webhooks/ssrf.js';
 
 export interface PublicApiDeps {
   cfg: GatewayConfig;
@@ -29,14 +29,15 @@ export interface PublicApiDeps {
 
 /**
  * The /v1 API with its safety: API keys, per-caller rate limits and concurrent-job quotas,
- * webhooks and batches. Registers the auth hook first so it runs before any /v1 body is read.
+ * webhooks and batches. The checks are route hooks, registered before the routes in the order they
+ * run: auth and the rate limit (onRequest, before any /v1 body is read), then the callback URL
+ * policy and the concurrent-job slots (preHandler, after the query is validated).
  */
 export async function registerPublicApi(app: FastifyInstance<any, any, any, any>, d: PublicApiDeps): Promise<{ webhooks: WebhookDispatcher; close(): Promise<void> }> {
   const { cfg } = d;
   const keys = new ApiKeyStore(d.redis, cfg.apiKeyPepper);
   const limiter = new RateLimiter(d.redis);
   const quota = new JobQuota(d.redis, `${d.queue.qualifiedName}:`);
-  const admit = admission(quota);
   const policy = callbackPolicy(cfg.mode);
   const webhooks = new WebhookDispatcher({
     redis: d.redis,
@@ -56,7 +57,6 @@ export async function registerPublicApi(app: FastifyInstance<any, any, any, any>
     webhooks.start();
   }
 
-  app.addSchema(batchSchema);
   await app.register(authPlugin, {
     keys,
     limiter,
@@ -64,21 +64,13 @@ export async function registerPublicApi(app: FastifyInstance<any, any, any, any>
     rateLimitPerMinute: cfg.rateLimitPerMinute,
     maxConcurrentJobs: cfg.maxConcurrentJobsPerKey,
   });
+  await app.register(callbackUrlPlugin, { policy });
+  await app.register(jobQuotaPlugin, { quota });
   await app.register(analysesRoutes, {
     service: d.service,
     maxUploadBytes: cfg.maxUploadBytes,
     maxWaitSeconds: cfg.maxWaitSeconds,
-    identify: async (req) => req.principal?.keyId,
-    validateCallback: async (url) => {
-      try {
-        await checkCallbackUrl(url, policy);
-      } catch (err) {
-        if (err instanceof CallbackForbidden) throw new ApiError(400, 'callback_url_forbidden', err.message);
-        throw err;
-      }
-    },
-    admit,
-    onCallback: (view, url) => webhooks.register(view, url),
+    webhooks,
   });
   await app.register(batchRoutes, {
     service: d.service,
@@ -86,7 +78,6 @@ export async function registerPublicApi(app: FastifyInstance<any, any, any, any>
     maxUploadBytes: cfg.maxUploadBytes,
     maxFiles: cfg.batchMaxFiles,
     maxBytes: cfg.batchMaxBytes,
-    admit,
   });
   return { webhooks, close: () => webhooks.close() };
 }

@@ -1,132 +1,84 @@
-/** JSON schemas shared by validation, serialisation and the OpenAPI document. */
-const probability = { type: 'number', minimum: 0, maximum: 1 } as const;
-const nullableProbability = { type: ['number', 'null'], minimum: 0, maximum: 1 } as const;
+/**
+ * The API's JSON schemas, the single definition of its shapes: Fastify validates and serialises
+ * with them, @fastify/swagger writes docs/openapi.json from them, and the handler types come from
+ * them through the json-schema-to-ts type provider (`TypeProvider`, `ApiPlugin`). The analysis
+ * result and view live in @dfd/jobs (the CLI and the producer share them); errors and batches here.
+ */
+import type { FastifyPluginOptions } from 'fastify';
+import type { FastifyPluginAsyncJsonSchemaToTs, JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import type { FromSchema } from 'json-schema-to-ts';
+import { analysisSchema, analysisStatusSchema, failureSchema, resultSchema } from '@dfd/jobs';
 
-export const scoresSchema = {
+export { analysisSchema, resultSchema };
+export type { AnalysisStatus, AnalysisView } from '@dfd/jobs';
+
+export const errorSchema = {
+  $id: 'Error',
   type: 'object',
-  properties: { edited: probability, deepfake: nullableProbability, retouched: nullableProbability },
-} as const;
-
-const heatmapSchema = {
-  type: ['object', 'null'],
-  description: 'Class activation map of the edited class; to_image maps grid cell coordinates to working-image pixels.',
+  required: ['error'],
   properties: {
-    width: { type: 'integer' },
-    height: { type: 'integer' },
-    values: { type: 'array', items: { type: 'number' } },
-    to_image: { type: 'array', items: { type: 'number' }, minItems: 6, maxItems: 6 },
+    error: failureSchema,
+    request_id: { type: 'string' },
   },
 } as const;
 
-const boxSchema = {
+export const errorRef = { $ref: 'Error#' } as const;
+
+const counts = {
   type: 'object',
-  properties: { x: { type: 'number' }, y: { type: 'number' }, width: { type: 'number' }, height: { type: 'number' } },
+  required: ['total', 'queued', 'processing', 'completed', 'failed'],
+  additionalProperties: false,
+  properties: {
+    total: { type: 'integer' },
+    queued: { type: 'integer' },
+    processing: { type: 'integer' },
+    completed: { type: 'integer' },
+    failed: { type: 'integer' },
+  },
 } as const;
 
-const verdictSchema = { type: 'string', enum: ['real', 'edited', 'uncertain'] } as const;
-const editTypeSchema = { type: ['string', 'null'], enum: ['deepfake', 'retouched', null] } as const;
+const selfLink = { type: 'object', required: ['self'], additionalProperties: false, properties: { self: { type: 'string' } } } as const;
 
-export const resultSchema = {
-  $id: 'AnalysisResult',
+export const batchSchema = {
+  $id: 'Batch',
   type: 'object',
+  required: ['id', 'status', 'created_at', 'progress', 'items', 'links'],
+  additionalProperties: false,
   properties: {
-    verdict: verdictSchema,
-    edit_type: editTypeSchema,
-    scores: scoresSchema,
-    confidence: probability,
-    thresholds: {
-      type: 'object',
-      properties: {
-        edited: probability,
-        uncertain_band: { type: 'array', items: probability },
-        retouched: nullableProbability,
-      },
-    },
-    faces: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: ['processing', 'completed'], description: 'completed once every item has ended (completed or failed)' },
+    created_at: { type: 'string', format: 'date-time' },
+    progress: counts,
+    items: {
       type: 'array',
       items: {
         type: 'object',
+        required: ['index', 'filename', 'analysis_id', 'status'],
+        additionalProperties: false,
         properties: {
-          box: boxSchema,
-          score: { type: 'number' },
-          landmarks: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
-          verdict: verdictSchema,
-          edit_type: editTypeSchema,
-          scores: scoresSchema,
-          confidence: probability,
-          heatmap: heatmapSchema,
+          index: { type: 'integer' },
+          filename: { type: ['string', 'null'] },
+          analysis_id: { type: ['string', 'null'] },
+          status: analysisStatusSchema,
+          result: { $ref: 'AnalysisResult#' },
+          error: failureSchema,
+          links: selfLink,
         },
       },
     },
-    notes: { type: 'array', items: { type: 'string' } },
-    heatmap: heatmapSchema,
-    image: {
-      type: 'object',
-      properties: {
-        width: { type: 'integer' },
-        height: { type: 'integer' },
-        format: { type: 'string' },
-        original_width: { type: 'integer' },
-        original_height: { type: 'integer' },
-      },
-    },
-    models: {
-      type: 'array',
-      items: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, sha256: { type: 'string' } } },
-    },
-    timings: {
-      type: 'object',
-      properties: {
-        queue_wait_ms: { type: 'number' },
-        decode_ms: { type: 'number' },
-        face_ms: { type: 'number' },
-        detector_ms: { type: 'number' },
-        classifier_ms: { type: 'number' },
-        total_ms: { type: 'number' },
-      },
-    },
-    evidence: {
-      type: 'object',
-      properties: {
-        metadata: {
-          type: 'object',
-          properties: {
-            exif: {
-              type: 'object',
-              properties: {
-                software: { type: ['string', 'null'] },
-                make: { type: ['string', 'null'] },
-                model: { type: ['string', 'null'] },
-                datetime: { type: ['string', 'null'] },
-              },
-            },
-            editing_software: { type: 'array', items: { type: 'string' } },
-            generator: { type: 'object', properties: { detected: { type: 'boolean' }, hints: { type: 'array', items: { type: 'string' } } } },
-            c2pa_present: { type: 'boolean' },
-            icc_profile: { type: ['string', 'null'] },
-            skipped: { type: 'array', items: { type: 'string' }, description: 'Metadata that was not read (over the size or time budget), in plain words' },
-          },
-        },
-      },
-    },
+    links: selfLink,
   },
 } as const;
 
-export const analysisSchema = {
-  $id: 'Analysis',
-  type: 'object',
-  required: ['id', 'status', 'links'],
-  properties: {
-    id: { type: 'string' },
-    status: { type: 'string', enum: ['queued', 'processing', 'completed', 'failed'] },
-    created_at: { type: 'string', format: 'date-time' },
-    finished_at: { type: ['string', 'null'] },
-    attempts: { type: 'integer' },
-    links: { type: 'object', properties: { self: { type: 'string' } } },
-    result: { $ref: 'AnalysisResult#' },
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-    },
-  },
-} as const;
+/** Every schema that routes reference by `$id`; registered once in app.ts. */
+export const sharedSchemas = [errorSchema, resultSchema, analysisSchema, batchSchema] as const;
+type References = [typeof errorSchema, typeof resultSchema, typeof analysisSchema, typeof batchSchema];
+type SchemaOptions = { references: References };
+
+export type BatchView = FromSchema<typeof batchSchema, SchemaOptions>;
+export type BatchItemView = BatchView['items'][number];
+
+/** Handler types derived from the route schemas (querystring, params, replies). */
+export type TypeProvider = JsonSchemaToTsProvider<{ ValidatorSchemaOptions: SchemaOptions; SerializerSchemaOptions: SchemaOptions }>;
+/** A plugin whose routes get their types from their schemas. */
+export type ApiPlugin<O extends FastifyPluginOptions> = FastifyPluginAsyncJsonSchemaToTs<{ Options: O; ValidatorSchemaOptions: SchemaOptions; SerializerSchemaOptions: SchemaOptions }>;

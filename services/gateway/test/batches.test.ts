@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { startStack, type Stack } from '../../../test/support/stack.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
 import { ApiKeyStore } from '../src/auth/api-keys.js';
 import { colourImage, multipart, RED, BLUE, sleep } from './helpers.js';
 

@@ -11,9 +11,9 @@ import { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { ApiKeyStore } from '../src/auth/api-keys.js';
 import { PEPPER, startRedis, startService, sleep, waitFor, colourImage, RED, BLUE, type RedisServer, type ServiceHandle } from './helpers.js';
-import { startLatencyProbe } from '../../../test/support/processes.js';
-import { rawExchange } from '../../../test/support/raw-http.js';
-import { jpegHeaderOnly, jpegWithBigXmp, jpegWithExifSegments, pngWithTextChunks, pngWithXmp, tiffWithStrips } from '../../../test/support/hostile.js';
+import { startLatencyProbe } from '@dfd/test-support/processes';
+import { rawExchange } from '@dfd/test-support/raw-http';
+import { jpegHeaderOnly, jpegWithBigXmp, jpegWithExifSegments, pngWithTextChunks, pngWithXmp, tiffWithStrips } from '@dfd/test-support/hostile';
 
 function errorShape(body: string): { code: string; message: string; request_id: string } {
   const parsed = JSON.parse(body) as { error: { code: string; message: string }; request_id: string };

@@ -9,7 +9,7 @@ import { loadGatewayConfig } from '../src/config.js';
 import { main as keysCli } from '../src/keys-cli.js';
 import type { Gateway } from '../src/app.js';
 import { gatewayOn, PEPPER, SECRET, startRedis, type RedisServer } from './helpers.js';
-import { repoRoot } from '../../../test/support/processes.js';
+import { repoRoot } from '@dfd/test-support/processes';
 
 const missing = `/v1/analyses/${'0'.repeat(32)}`;
 

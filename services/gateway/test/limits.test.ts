@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
 import { redisConnectionOptions } from '@dfd/jobs';
 import { ApiKeyStore } from '../src/auth/api-keys.js';
-import { colourImage, PEPPER, RED, startRedis, startService, type RedisServer, type ServiceHandle } from './helpers.js';
+import { colourImage, PEPPER, RED, sampleResult, startRedis, startService, type RedisServer, type ServiceHandle } from './helpers.js';
 
 /**
  * Two gateway processes share one Redis and no detector, so submitted jobs stay queued: the
@@ -99,7 +99,7 @@ describe('rate limits and concurrent-job quotas across two gateway replicas', ()
         const job = await worker.getNextJob('test-token', { block: false });
         if (!job) break;
         if (ours.has(job.id!)) {
-          await job.moveToCompleted({ verdict: 'real' } as any, 'test-token', false);
+          await job.moveToCompleted(sampleResult, 'test-token', false);
           finished = true;
         } else await job.moveToFailed(new Error('not this one'), 'test-token', false);
       }

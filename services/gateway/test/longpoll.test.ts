@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'bullmq';
 import { redisConnectionOptions } from '@dfd/jobs';
-import { colourImage, sleep, startRedis, startService, type RedisServer, type ServiceHandle } from './helpers.js';
+import { colourImage, sampleResult, sleep, startRedis, startService, type RedisServer, type ServiceHandle } from './helpers.js';
 
 describe('long-polls share one subscription', () => {
   let redis: RedisServer;
@@ -38,7 +38,7 @@ describe('long-polls share one subscription', () => {
       return { status: v.status, ms: Date.now() - t0 };
     });
     await sleep(1_000); // every request is waiting now
-    const worker = new Worker('analyses', async () => ({ verdict: 'real', edit_type: null, scores: { edited: 0.1, deepfake: null, retouched: null }, confidence: 0.9 }), { connection: redisConnectionOptions(redis.url), concurrency: 8 });
+    const worker = new Worker('analyses', async () => sampleResult, { connection: redisConnectionOptions(redis.url), concurrency: 8 });
     try {
       const answers = await Promise.all(polls);
       assert.ok(answers.every((a) => a.status === 'completed'), JSON.stringify(answers.filter((a) => a.status !== 'completed')));

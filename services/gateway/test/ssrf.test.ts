@@ -117,7 +117,7 @@ describe('the README verification snippet (docs/api-safety.md)', () => {
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const { pathToFileURL } = await import('node:url');
-    const { repoRoot } = await import('../../../test/support/processes.js');
+    const { repoRoot } = await import('@dfd/test-support/processes');
     const md = readFileSync(join(repoRoot, 'docs/api-safety.md'), 'utf8');
     const code = /```ts\n([\s\S]*?)```/.exec(md)?.[1];
     assert.ok(code, 'the README section has a ts snippet');

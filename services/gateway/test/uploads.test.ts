@@ -3,9 +3,15 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { buildGateway, type Gateway } from '../src/app.js';
 import { loadGatewayConfig } from '../src/config.js';
-import { startRedis, type RedisServer } from '../../../test/support/processes.js';
-import { BLUE, RED, colourImage } from '../../../test/support/images.js';
-import { withPngText } from '../../../test/support/png-text.js';
+import { startRedis, type RedisServer } from '@dfd/test-support/processes';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
+import { withPngText } from '@dfd/test-support/png-text';
+
+/** As a deployment waits for /readyz before sending traffic: until its connections are up, uploads get 503. */
+async function connected(gw: Gateway): Promise<void> {
+  await gw.queue.waitUntilReady();
+  while (!(await gw.readiness()).ready) await new Promise((r) => setTimeout(r, 20));
+}
 
 // The gateway alone against a real Redis: no detector runs, so accepted jobs stay queued.
 describe('gateway upload validation', () => {
@@ -15,6 +21,7 @@ describe('gateway upload validation', () => {
     redis = await startRedis();
     gw = await buildGateway(loadGatewayConfig({ REDIS_URL: redis.url, LOG_LEVEL: 'silent', MAX_UPLOAD_BYTES: '200000', MAX_PIXELS: '4000000', QUEUE_MAX_WAITING: '1000' }));
     await gw.app.ready();
+    await connected(gw);
   });
   after(async () => {
     await gw?.close();
@@ -146,6 +153,7 @@ describe('gateway backpressure and Redis outages', () => {
   before(async () => {
     redis = await startRedis();
     gw = await buildGateway(loadGatewayConfig({ REDIS_URL: redis.url, LOG_LEVEL: 'silent', QUEUE_MAX_WAITING: '3' }));
+    await connected(gw);
     await gw.app.ready();
   });
   after(async () => {
@@ -194,6 +202,7 @@ describe('gateway decode bound', () => {
   before(async () => {
     redis = await startRedis();
     gw = await buildGateway(loadGatewayConfig({ REDIS_URL: redis.url, LOG_LEVEL: 'silent', MAX_INFLIGHT_DECODES: '1', RATE_LIMIT_PER_MINUTE: '0' }));
+    await connected(gw);
     await gw.app.ready();
   });
   after(async () => {

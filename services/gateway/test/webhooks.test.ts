@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { startStack, type Stack } from '../../../test/support/stack.js';
+import { startStack, type Stack } from '@dfd/test-support/stack';
 import { verifySignature } from '../src/webhooks/signer.js';
 import { colourImage, RED, BLUE, SECRET, sleep, startService, waitFor, type ServiceHandle } from './helpers.js';
 

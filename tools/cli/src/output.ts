@@ -1,4 +1,5 @@
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
 import type { AnalysisResult } from '@dfd/jobs';
 import { FatalError } from './errors.js';
 
@@ -74,13 +75,11 @@ export function rowsFor(o: Outcome): Row[] {
   return [row, ...faceRows];
 }
 
-function csvField(v: string | number | null): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export const csvLine = (values: Array<string | number | null>) => values.map(csvField).join(',') + '\n';
+/**
+ * One CSV record (RFC 4180, csv-stringify): empty for null, quoted when it holds a comma, quote or
+ * line break, and also when it starts or ends with white space, which spreadsheets would trim.
+ */
+export const csvLine = (values: Array<string | number | null>): string => stringify([values], { quoted_match: /^\s|\s$/ });
 
 export function formatFor(out: string | undefined, explicit: string | undefined): Format | undefined {
   if (explicit) return explicit === 'csv' || explicit === 'jsonl' ? explicit : undefined;

@@ -1,10 +1,18 @@
-/** Progress on stderr: a redrawn bar on a terminal, a plain line now and then otherwise. */
+import cliProgress from 'cli-progress';
+
+/**
+ * Progress on stderr: on a terminal a bar drawn by cli-progress (redraw rate, cursor, clipping to
+ * the terminal width, messages printed above the bar); otherwise a plain line every 10% or 10 s
+ * and at the end, written here: cli-progress's non-terminal mode writes on a timer only, and CI
+ * logs and scripts read these lines.
+ */
 export class Progress {
+  private bars: cliProgress.MultiBar | undefined;
+  private bar: cliProgress.SingleBar | undefined;
   private done = 0;
   private errors = 0;
   private retries = 0;
   private readonly started = Date.now();
-  private lastDraw = 0;
   private lastPlainAt = 0;
   private lastPlainDone = 0;
 
@@ -13,7 +21,22 @@ export class Progress {
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly enabled = true,
     private readonly tty = Boolean(process.stderr.isTTY),
-  ) {}
+  ) {
+    if (!(tty && enabled)) return;
+    const width = 24;
+    this.bars = new cliProgress.MultiBar({
+      stream,
+      fps: 10,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      format: (_options, params) => {
+        const filled = params.total > 0 ? Math.round((params.value / params.total) * width) : width;
+        return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.line()}`;
+      },
+    });
+    this.bar = this.bars.create(total, 0);
+  }
 
   tick(ok: boolean): void {
     this.done += 1;
@@ -28,7 +51,11 @@ export class Progress {
 
   /** Something to say between redraws (warnings). */
   log(msg: string): void {
-    if (this.tty && this.enabled) this.stream.write('\r\x1b[2K');
+    if (this.bars) {
+      this.bars.log(`${msg}\n`);
+      this.bars.update();
+      return;
+    }
     this.stream.write(`${msg}\n`);
     if (this.enabled) this.draw(true);
   }
@@ -37,7 +64,7 @@ export class Progress {
     if (!this.enabled) return;
     this.draw(true);
     const secs = (Date.now() - this.started) / 1000;
-    if (this.tty) this.stream.write('\n');
+    this.bars?.stop();
     this.stream.write(`done: ${this.done} file${this.done === 1 ? '' : 's'} in ${secs.toFixed(1)} s (${this.rate().toFixed(1)} files/s), ${this.errors} error${this.errors === 1 ? '' : 's'}, ${this.retries} retr${this.retries === 1 ? 'y' : 'ies'}\n`);
   }
 
@@ -60,12 +87,9 @@ export class Progress {
   private draw(force: boolean): void {
     if (!this.enabled) return;
     const now = Date.now();
-    if (this.tty) {
-      if (!force && now - this.lastDraw < 100 && this.done < this.total) return;
-      this.lastDraw = now;
-      const width = 24;
-      const filled = this.total > 0 ? Math.round((this.done / this.total) * width) : width;
-      this.stream.write(`\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.line()}`);
+    if (this.bar) {
+      this.bar.update(this.done);
+      if (force) this.bars!.update();
       return;
     }
     // Not a terminal (CI logs, files): a line every 10% or every 10 s, and at the end.

@@ -1,4 +1,4 @@
-import type { AnalysisResult } from '@dfd/jobs';
+import type { AnalysisResult, AnalysisView } from '@dfd/jobs';
 import { FatalError, FileError, describeError } from './errors.js';
 
 export interface RemoteOptions {
@@ -17,13 +17,8 @@ export interface RemoteOptions {
   onRetry?: (why: string, delayMs: number) => void;
 }
 
-interface ApiView {
-  id?: string;
-  status?: 'queued' | 'processing' | 'completed' | 'failed';
-  links?: { self?: string };
-  result?: AnalysisResult;
-  error?: { code?: string; message?: string };
-}
+/** What the gateway answers (the schema-derived view), read defensively: any field may be missing. */
+type ApiView = Partial<Pick<AnalysisView, 'id' | 'status' | 'links'>> & { result?: AnalysisResult; error?: { code?: string; message?: string } };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLUE, RED, colourImage } from '../../../test/support/images.js';
-import { repoRoot } from '../../../test/support/processes.js';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
+import { repoRoot } from '@dfd/test-support/processes';
 
 export const cliPath = join(repoRoot, 'tools', 'cli', 'dist', 'main.js');
 

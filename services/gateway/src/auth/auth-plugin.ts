@@ -81,4 +81,4 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       });
     }
   });
-});
+}, { name: 'dfd-auth' });

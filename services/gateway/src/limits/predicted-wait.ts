@@ -108,7 +108,9 @@ export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0): Decisio
   };
 }
 
-// KEYS: wait, prioritized, active, completed, failed. ARGV: long window ms, short window ms, job key prefix.
+// KEYS: wait, prioritized, active, completed, failed, and (when the wait list was not empty a moment
+// before) the job hash of its oldest entry, read by the caller: every key the script touches is
+// declared. ARGV: long window ms, short window ms.
 const SNAPSHOT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -135,36 +137,29 @@ for _, k in ipairs({KEYS[4], KEYS[5]}) do
   if r[2] and tonumber(r[2]) > last then last = tonumber(r[2]) end
 end
 local oldest = 0
-local id = redis.call('LINDEX', KEYS[1], -1)
-if id then
-  local ts = redis.call('HGET', ARGV[3] .. id, 'timestamp')
+if KEYS[6] and redis.call('LLEN', KEYS[1]) > 0 then
+  local ts = redis.call('HGET', KEYS[6], 'timestamp')
   if ts then oldest = tonumber(ts) end
 end
 return {now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldest, last}
 `;
 
-/** Reads snapshots for one BullMQ queue with one round trip each. */
+/** Reads snapshots for one BullMQ queue: the oldest waiting job's id, then the counts in one script. */
 export class QueueWaitProbe {
   constructor(
     private readonly redis: Redis,
     private readonly queue: Queue,
     private readonly policy: AdmissionPolicy,
   ) {
-    if (!(redis as any).dfdQueueSnapshot) redis.defineCommand('dfdQueueSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_LUA });
+    if (!(redis as any).dfdQueueSnapshot) redis.defineCommand('dfdQueueSnapshot', { lua: SNAPSHOT_LUA }); // 5 or 6 keys
   }
 
   async snapshot(): Promise<QueueSnapshot> {
     const k = this.queue.keys;
-    const r = (await (this.redis as any).dfdQueueSnapshot(
-      k.wait,
-      k.prioritized,
-      k.active,
-      k.completed,
-      k.failed,
-      String(this.policy.windowS * 1000),
-      String(this.policy.shortWindowS * 1000),
-      this.queue.toKey(''),
-    )) as number[];
+    // The oldest waiting job (wait is a list, oldest at the tail): its hash is a declared key.
+    const oldestId = await this.redis.lindex(k.wait!, -1);
+    const keys = [k.wait, k.prioritized, k.active, k.completed, k.failed, ...(oldestId ? [this.queue.toKey(oldestId)] : [])];
+    const r = (await (this.redis as any).dfdQueueSnapshot(keys.length, ...keys, String(this.policy.windowS * 1000), String(this.policy.shortWindowS * 1000))) as number[];
     const [now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish] = r.map(Number) as [number, number, number, number, number, number, number, number, number];
     return { now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish };
   }

@@ -14,13 +14,14 @@ export interface RateDecision {
 
 type Scripted = Redis & {
   dfdTokenBucket(key: string, cap: number, cost: number): Promise<[number, number, number, number]>;
-  dfdAcquireSlots(key: string, limit: number, want: number, token: string, jobPrefix: string, ttlMs: number): Promise<[number, number]>;
+  /** numberOfKeys, then KEYS (the slot set, then job hashes), then ARGV (see ACQUIRE_SLOTS). */
+  dfdAcquireSlots(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<[number, number]>;
 };
 
 function withScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
   if (typeof r.dfdTokenBucket !== 'function') r.defineCommand('dfdTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
-  if (typeof r.dfdAcquireSlots !== 'function') r.defineCommand('dfdAcquireSlots', { numberOfKeys: 1, lua: ACQUIRE_SLOTS });
+  if (typeof r.dfdAcquireSlots !== 'function') r.defineCommand('dfdAcquireSlots', { lua: ACQUIRE_SLOTS }); // KEYS vary: the caller's job hashes
   return r;
 }
 
@@ -74,7 +75,10 @@ export class JobQuota {
     const key = `${this.prefix}${subject}`;
     if (limit <= 0) return { ok: true, reservation: nullReservation(want) };
     const token = randomBytes(8).toString('hex');
-    const [ok, active] = await this.redis.dfdAcquireSlots(key, limit, want, token, this.jobKeyPrefix, this.reservationTtlMs);
+    // The job ids in the set name the job hashes the script reads: it is given them as KEYS.
+    const jobIds = (await this.redis.zrange(key, 0, -1)).filter((m) => !m.startsWith('r:'));
+    const jobKeys = jobIds.map((id) => `${this.jobKeyPrefix}${id}`);
+    const [ok, active] = await this.redis.dfdAcquireSlots(1 + jobKeys.length, key, ...jobKeys, limit, want, token, this.reservationTtlMs, ...jobIds);
     if (ok !== 1) return { ok: false, active };
     const open = new Set(Array.from({ length: want }, (_, i) => i + 1));
     const member = (i: number) => `r:${token}:${i + 1}`;

@@ -39,34 +39,36 @@ return {allowed, math.floor(tokens), retry, reset}
 `;
 
 /**
- * Concurrent-job slots. KEYS[1] sorted set of a caller's active members (job ids, or "r:..."
- * reservations taken while a submission is under way), scored by when they were added.
- * ARGV[1] limit, ARGV[2] slots wanted, ARGV[3] reservation token, ARGV[4] BullMQ job key prefix
- * ("bull:<queue>:"), ARGV[5] reservation lifetime in ms.
+ * Concurrent-job slots. Every key it touches is declared: KEYS[1] the sorted set of a caller's
+ * active members (job ids, or "r:..." reservations taken while a submission is under way), scored
+ * by when they were added; KEYS[2..n] the BullMQ job hashes ("bull:<queue>:<id>") of the job ids
+ * the caller read from that set just before (JobQuota.acquire), whose ids are ARGV[5..] in the
+ * same order. ARGV[1] limit, ARGV[2] slots wanted, ARGV[3] reservation token, ARGV[4] reservation
+ * lifetime in ms.
  *
- * First prunes members whose job has ended (BullMQ sets finishedOn only once a job completed or
- * finally failed; a job waiting for a retry still counts) or no longer exists, and stale
- * reservations of a crashed replica. Then reserves the slots if they fit.
- * Returns {ok 0|1, active count (after reserving when ok)}.
+ * First prunes the given members whose job has ended (BullMQ sets finishedOn only once a job
+ * completed or finally failed; a job waiting for a retry still counts) or no longer exists, and
+ * stale reservations of a crashed replica. A job id added by another replica between the read and
+ * this script is not pruned this time, only counted (it has just been queued). Then reserves the
+ * slots if they fit. Returns {ok 0|1, active count (after reserving when ok)}.
+ *
+ * Kept as a script (not a library) because the check and the reservation must be one atomic step
+ * across gateway replicas, and the pruning reads BullMQ's job hashes.
  */
 export const ACQUIRE_SLOTS = `
 local limit = tonumber(ARGV[1])
 local want = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[5])
-local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-for i = 1, #members, 2 do
-  local m = members[i]
-  local score = tonumber(members[i + 1])
-  if string.sub(m, 1, 2) == 'r:' then
-    if now - score > ttl then redis.call('ZREM', KEYS[1], m) end
-  else
-    local jk = ARGV[4] .. m
-    if redis.call('EXISTS', jk) == 0 or redis.call('HEXISTS', jk, 'finishedOn') == 1 then
-      redis.call('ZREM', KEYS[1], m)
-    end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 or redis.call('HEXISTS', KEYS[i], 'finishedOn') == 1 then
+    redis.call('ZREM', KEYS[1], ARGV[i + 3])
   end
+end
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
+for _, m in ipairs(old) do
+  if string.sub(m, 1, 2) == 'r:' then redis.call('ZREM', KEYS[1], m) end
 end
 local count = redis.call('ZCARD', KEYS[1])
 if count + want > limit then return {0, count} end

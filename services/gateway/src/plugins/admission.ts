@@ -74,7 +74,7 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
     },
   });
 
-  /** One Redis round trip per refresh interval and replica, however many uploads arrive. */
+  /** Two Redis round trips per refresh interval and replica, however many uploads arrive. */
   async function current(): Promise<QueueSnapshot | null> {
     if (snap && Date.now() - snapAt < cfg.refreshMs) return snap;
     inflight ??= probe
@@ -109,4 +109,4 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
     refused.inc({ reason: d.reason });
     throw new ApiError(429, 'overloaded', d.message, { 'retry-after': String(d.retryAfterS) });
   });
-});
+}, { name: 'dfd-admission' });

@@ -140,7 +140,8 @@ export const errorsPlugin = fp(async (app: FastifyInstance, opts: ErrorsOptions)
     } else if (err.code && FASTIFY_CODES[err.code]) {
       [status, code] = FASTIFY_CODES[err.code]!;
       message = err.message;
-    } else if (BAD_MULTIPART.test(err.message ?? '')) {
+    } else if (BAD_MULTIPART.test(err.message ?? '') || (err.code === 'ERR_STREAM_PREMATURE_CLOSE' && /^\s*multipart\//i.test(req.headers['content-type'] ?? ''))) {
+      // Newer busboy/@fastify/multipart end a body without its closing boundary as "Premature close".
       status = 400;
       code = 'bad_multipart';
       message = `The multipart body could not be read: ${err.message}. Send multipart/form-data with a boundary of 1 to 70 characters and a closing boundary.`;
@@ -167,7 +168,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance, opts: ErrorsOptions)
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send(errorBody(req, 'not_found', `No route for ${req.method} ${req.url.split('?')[0]}`));
   });
-});
+}, { name: 'dfd-errors' });
 
 /** Fastify's `frameworkErrors` option: router-level failures (a URL that cannot be decoded). */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {

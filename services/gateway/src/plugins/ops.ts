@@ -36,4 +36,4 @@ export const opsPlugin = fp(async (app: FastifyInstance, opts: OpsOptions) => {
     reply.status(r.ready ? 200 : 503);
     return { status: r.ready ? 'ready' : 'not_ready', checks: r.checks };
   });
-});
+}, { name: 'dfd-ops' });

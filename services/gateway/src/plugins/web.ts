@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import fp from 'fastify-plugin';
 
 /** services/gateway/public, from both src/plugins (tsx) and dist/plugins (built). */
 export const publicDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
@@ -16,7 +17,7 @@ export interface WebOptions {
  * The upload page at `/`: plain static files (no build step, nothing from the internet), kept out
  * of the OpenAPI document. Encapsulated: registers no decorators or hooks outside itself.
  */
-export async function webPlugin(app: FastifyInstance, opts: WebOptions = {}): Promise<void> {
+async function web(app: FastifyInstance, opts: WebOptions): Promise<void> {
   const root = opts.root ?? publicDir;
   if (!existsSync(join(root, 'index.html'))) {
     app.log.warn({ root }, 'web page files missing; / is not served');
@@ -35,3 +36,5 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions = {}): Pr
     etag: true,
   });
 }
+
+export const webPlugin = fp(web, { name: 'dfd-web', encapsulate: true });

@@ -1,23 +1,18 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import multipart from '@fastify/multipart';
 import { ApiError } from '../errors.js';
 import type { AnalysisService, AnalysisView } from '../analysis-service.js';
-import type { Reservation } from '../limits/rate-limiter.js';
+import { errorRef, type ApiPlugin } from '../schemas.js';
+import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 
 export interface AnalysesRouteOptions {
   service: AnalysisService;
   maxUploadBytes: number;
   maxWaitSeconds: number;
-  /** Hook for auth/limits: returns the api key id, may throw ApiError. */
-  identify?: (req: FastifyRequest) => Promise<string | undefined>;
-  validateCallback?: (url: string) => Promise<void>;
-  /** Takes `n` concurrent-job slots for the caller or throws 429. */
-  admit?: (req: FastifyRequest, n: number) => Promise<Reservation>;
-  /** Registers a webhook for the submitted analysis. */
-  onCallback?: (view: AnalysisView, url: string) => Promise<void>;
+  /** Where a `callback_url` is registered (absent: callbacks are accepted but not delivered). */
+  webhooks?: Pick<WebhookDispatcher, 'register'>;
 }
-
-const errorRef = { $ref: 'Error#' };
 
 /** Reads the upload from multipart (field `image`) or a raw image body. */
 export async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Buffer> {
@@ -34,7 +29,12 @@ export async function readUpload(req: FastifyRequest, maxBytes: number): Promise
   return body;
 }
 
-export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOptions): Promise<void> {
+/**
+ * POST /v1/analyses and GET /v1/analyses/:id. Who is calling (`req.principal`, auth plugin), the
+ * callback URL policy and the job slot (`req.jobSlots`, `config.jobSlots`) come from route hooks
+ * registered before this plugin (public-api.ts).
+ */
+const analyses: ApiPlugin<AnalysesRouteOptions> = async (app, opts) => {
   // Only images (raw or multipart) are bodies here; JSON and text get a 415 from Fastify.
   app.removeContentTypeParser(['application/json', 'text/plain']);
   await app.register(multipart, { limits: { fileSize: opts.maxUploadBytes, files: 1, fields: 10, parts: 12 } });
@@ -42,7 +42,7 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
   app.addContentTypeParser(/^image\/.*/, { parseAs: 'buffer', bodyLimit: opts.maxUploadBytes }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.maxUploadBytes }, (_req, body, done) => done(null, body));
 
-  const respond = (view: AnalysisView, reply: FastifyReply) => {
+  const respond = (view: AnalysisView, reply: FastifyReply): AnalysisView => {
     const done = view.status === 'completed' || view.status === 'failed';
     reply.code(done ? 200 : 202);
     if (!done) reply.header('retry-after', '1');
@@ -54,6 +54,7 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
     '/v1/analyses',
     {
       bodyLimit: opts.maxUploadBytes + 64 * 1024,
+      config: { jobSlots: 1 },
       schema: {
         summary: 'Submit an image for analysis',
         description:
@@ -73,13 +74,12 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
           additionalProperties: false,
         },
         response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 400: errorRef, 401: errorRef, 403: errorRef, 413: errorRef, 415: errorRef, 422: errorRef, 429: errorRef, 503: errorRef },
-      },
+      } as const,
     },
     async (req, reply) => {
-      const q = req.query as { wait: number; crop_faces: boolean; callback_url?: string };
-      const apiKeyId = opts.identify ? await opts.identify(req) : undefined;
-      if (q.callback_url && opts.validateCallback) await opts.validateCallback(q.callback_url);
-      const slot = opts.admit ? await opts.admit(req, 1) : undefined;
+      const q = req.query;
+      const apiKeyId = req.principal?.keyId;
+      const slot = req.jobSlots;
       let view: AnalysisView;
       try {
         const body = await readUpload(req, opts.maxUploadBytes);
@@ -88,10 +88,10 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
       } finally {
         await slot?.releaseAll();
       }
-      if (q.callback_url && opts.onCallback) await opts.onCallback(view, q.callback_url);
+      if (q.callback_url && opts.webhooks) await opts.webhooks.register(view, q.callback_url);
       const wait = Math.min(q.wait, opts.maxWaitSeconds);
       const final = wait > 0 && view.status !== 'completed' && view.status !== 'failed' ? ((await opts.service.wait(view.id, wait)) ?? view) : view;
-      return respond(final, reply as FastifyReply);
+      return respond(final, reply);
     },
   );
 
@@ -106,15 +106,17 @@ export async function analysesRoutes(app: FastifyInstance, opts: AnalysesRouteOp
         querystring: { type: 'object', properties: { wait: { type: 'integer', minimum: 0, maximum: 30, default: 0 } }, additionalProperties: false },
         description: 'Analyses created with another API key answer 404, as unknown ids do.',
         response: { 200: { $ref: 'Analysis#' }, 202: { $ref: 'Analysis#' }, 400: errorRef, 401: errorRef, 403: errorRef, 404: errorRef, 429: errorRef, 503: errorRef },
-      },
+      } as const,
     },
     async (req, reply) => {
-      const reader = (opts.identify ? await opts.identify(req) : undefined) ?? null;
-      const { id } = req.params as { id: string };
-      const { wait } = req.query as { wait: number };
+      const reader = req.principal?.keyId ?? null;
+      const { id } = req.params;
+      const { wait } = req.query;
       const view = wait > 0 ? await opts.service.wait(id, Math.min(wait, opts.maxWaitSeconds), reader) : await opts.service.get(id, reader);
       if (!view) throw new ApiError(404, 'not_found', `No analysis with id ${id}.`);
-      return respond(view, reply as FastifyReply);
+      return respond(view, reply);
     },
   );
-}
+};
+
+export const analysesRoutes = fp(analyses, { name: 'dfd-analyses-routes', encapsulate: true, dependencies: ['dfd-auth', 'dfd-callback-url', 'dfd-job-quota'] });

@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import multipart from '@fastify/multipart';
 import { ImageRejected } from '@dfd/imaging';
 import { ApiError } from '../errors.js';
-import type { AnalysisService, AnalysisStatus, AnalysisView } from '../analysis-service.js';
+import type { AnalysisFailure, AnalysisService, AnalysisView } from '../analysis-service.js';
 import { BATCH_ID, type BatchItemRecord, type BatchRecord, type BatchStore } from '../batch-store.js';
-import type { Reservation } from '../limits/rate-limiter.js';
+import { errorRef, type ApiPlugin, type BatchItemView, type BatchView } from '../schemas.js';
 
 export interface BatchRouteOptions {
   service: AnalysisService;
@@ -12,73 +12,19 @@ export interface BatchRouteOptions {
   maxUploadBytes: number;
   maxFiles: number;
   maxBytes: number;
-  /** Takes `n` concurrent-job slots for the caller or throws 429. */
-  admit?: (req: FastifyRequest, n: number) => Promise<Reservation>;
 }
 
-const errorRef = { $ref: 'Error#' };
-const itemError = { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } as const;
-const counts = {
-  type: 'object',
-  properties: {
-    total: { type: 'integer' },
-    queued: { type: 'integer' },
-    processing: { type: 'integer' },
-    completed: { type: 'integer' },
-    failed: { type: 'integer' },
-  },
-} as const;
-
-export const batchSchema = {
-  $id: 'Batch',
-  type: 'object',
-  required: ['id', 'status', 'items', 'links'],
-  properties: {
-    id: { type: 'string' },
-    status: { type: 'string', enum: ['processing', 'completed'], description: 'completed once every item has ended (completed or failed)' },
-    created_at: { type: 'string', format: 'date-time' },
-    progress: counts,
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['index', 'status'],
-        properties: {
-          index: { type: 'integer' },
-          filename: { type: ['string', 'null'] },
-          analysis_id: { type: ['string', 'null'] },
-          status: { type: 'string', enum: ['queued', 'processing', 'completed', 'failed'] },
-          result: { $ref: 'AnalysisResult#' },
-          error: itemError,
-          links: { type: 'object', properties: { self: { type: 'string' } } },
-        },
-      },
-    },
-    links: { type: 'object', properties: { self: { type: 'string' } } },
-  },
-} as const;
-
-interface ItemView {
-  index: number;
-  filename: string | null;
-  analysis_id: string | null;
-  status: AnalysisStatus;
-  result?: AnalysisView['result'];
-  error?: { code: string; message: string };
-  links?: { self: string };
-}
-
-function itemView(rec: BatchItemRecord, view: AnalysisView | null | undefined): ItemView {
+function itemView(rec: BatchItemRecord, view: AnalysisView | null | undefined): BatchItemView {
   const base = { index: rec.index, filename: rec.filename, analysis_id: rec.analysis_id };
   if (rec.error) return { ...base, status: 'failed', error: rec.error };
   if (!view) return { ...base, status: 'failed', error: { code: 'expired', message: 'The analysis is no longer stored.' } };
-  const out: ItemView = { ...base, status: view.status, links: view.links };
+  const out: BatchItemView = { ...base, status: view.status, links: view.links };
   if (view.result) out.result = view.result;
   if (view.error) out.error = view.error;
   return out;
 }
 
-function batchView(batch: BatchRecord, items: ItemView[]) {
+function batchView(batch: BatchRecord, items: BatchItemView[]): BatchView {
   const progress = { total: items.length, queued: 0, processing: 0, completed: 0, failed: 0 };
   for (const it of items) progress[it.status] += 1;
   return {
@@ -91,14 +37,18 @@ function batchView(batch: BatchRecord, items: ItemView[]) {
   };
 }
 
-function errorOf(err: unknown): { code: string; message: string } {
+function errorOf(err: unknown): AnalysisFailure {
   if (err instanceof ApiError) return { code: err.code, message: err.message };
   if (err instanceof ImageRejected) return { code: err.code, message: err.message };
   throw err; // infrastructure trouble fails the request (503 from the error handler)
 }
 
-/** POST /v1/batches (many images in one multipart request) and GET /v1/batches/:id. */
-export async function batchRoutes(app: FastifyInstance, opts: BatchRouteOptions): Promise<void> {
+/**
+ * POST /v1/batches (many images in one multipart request) and GET /v1/batches/:id. The caller
+ * (`req.principal`) comes from the auth hook; the job slots, one per readable file, from
+ * `req.reserveJobs` (job-quota plugin), since their number is known only once the body is read.
+ */
+const batches: ApiPlugin<BatchRouteOptions> = async (app, opts) => {
   await app.register(multipart, {
     limits: { fileSize: opts.maxUploadBytes, files: opts.maxFiles, fields: 10, parts: opts.maxFiles + 10 },
     throwFileSizeLimit: false,
@@ -122,12 +72,12 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRouteOptions)
           additionalProperties: false,
         },
         response: { 202: { $ref: 'Batch#' }, 400: errorRef, 401: errorRef, 403: errorRef, 413: errorRef, 415: errorRef, 429: errorRef, 503: errorRef },
-      },
+      } as const,
     },
     async (req, reply) => {
       if (!req.isMultipart()) throw new ApiError(415, 'unsupported_media_type', 'Send the images as multipart/form-data, each in a field named "image".');
-      const { crop_faces } = req.query as { crop_faces: boolean };
-      const files: Array<{ filename: string | null; body?: Buffer; error?: { code: string; message: string } }> = [];
+      const { crop_faces } = req.query;
+      const files: Array<{ filename: string | null; body?: Buffer; error?: AnalysisFailure }> = [];
       let total = 0;
       for await (const part of req.files()) {
         const filename = part.filename || null;
@@ -146,7 +96,7 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRouteOptions)
       if (files.length === 0) throw new ApiError(400, 'missing_image', 'The batch has no files; send them in fields named "image".');
 
       const toSubmit = files.filter((f) => f.body).length;
-      const slots = opts.admit && toSubmit > 0 ? await opts.admit(req, toSubmit) : undefined;
+      const slots = toSubmit > 0 ? await req.reserveJobs(toSubmit) : undefined;
       const batch: BatchRecord = { id: opts.store.newId(), created_at: new Date().toISOString(), owner: req.principal?.keyId ?? null, items: [] };
       const views: Array<AnalysisView | undefined> = [];
       try {
@@ -187,10 +137,10 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRouteOptions)
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
         response: { 200: { $ref: 'Batch#' }, 401: errorRef, 403: errorRef, 404: errorRef, 429: errorRef, 503: errorRef },
-      },
+      } as const,
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const batch = BATCH_ID.test(id) ? await opts.store.get(id) : null;
       // Another key's batch is reported as missing, not as forbidden.
       if (!batch || (batch.owner !== null && batch.owner !== req.principal?.keyId)) throw new ApiError(404, 'not_found', `No batch with id ${id}.`);
@@ -198,4 +148,6 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRouteOptions)
       return batchView(batch, batch.items.map((it, i) => itemView(it, views[i])));
     },
   );
-}
+};
+
+export const batchRoutes = fp(batches, { name: 'dfd-batch-routes', encapsulate: true, dependencies: ['dfd-auth', 'dfd-job-quota'] });
