@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { binaryMetrics, rocAuc } from '../src/metrics.js';
-import { repoRoot } from '../../../test/support/processes.js';
-import { writeTinyModelSet } from '../../../test/support/tiny-onnx.js';
-import { BLUE, RED, colourImage } from '../../../test/support/images.js';
+import { repoRoot } from '@dfd/test-support/processes';
+import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
+import { BLUE, RED, colourImage } from '@dfd/test-support/images';
 
 describe('evaluation metrics', () => {
   it('computes ROC AUC with ties and degenerate cases', () => {
