@@ -61,7 +61,7 @@ def io_text(mj):
             f"and above the band, `{mj['labels'][0]}` below both, `uncertain` inside {mj['uncertain_band']}.")
 
 
-def detector_card(mj, ev, paired, loso):
+def detector_card(mj, ev, paired, loso, rob=None):
     cal = mj.get("calibration", {})
     lines = [f"# Model card: detector {mj['version']}", "",
              "Face edit detector: **real (0) vs edited (1)** (edited = generated, face-swapped or retouched), judged on "
@@ -87,14 +87,18 @@ def detector_card(mj, ev, paired, loso):
         for s, m in sorted(ev["detector"]["per_source"].items(), key=lambda kv: kv[1].get("accuracy") or 0):
             lines.append(f"| {s} | {m['label']} | {m['n']} | {pct(m['accuracy'])} | {f(m.get('auc_vs_real'))} | {pct(m.get('false_positive_rate'))} |")
         sr = ev.get("sharp_real") or {}
-        lines += ["", f"Sharpest quarter of real test photos: false positives {pct(sr.get('false_positive_rate'))} as uploaded, "
-                  f"{pct(sr.get('false_positive_rate_canvas'))} placed on a plain canvas twice the size.", ""]
-        if ev.get("robustness"):
-            lines += ["Robustness (all test images): verdict flip rate / median |Δscore|:", ""]
-            for t, per in ev["robustness"].items():
-                a = per["all"]
-                lines.append(f"- {t}: {pct(a['flip_rate'])} / {f(a['median_abs_delta'])}")
-            lines.append("")
+        lines += ["", f"Sharpest quarter of real test photos: false positives {pct(sr.get('false_positive_rate'))} as uploaded.", ""]
+    rob = rob or (ev if ev and ev.get("robustness") else None)
+    if rob and rob.get("robustness"):
+        lines += [f"## Robustness ({rob['images']} test images, up to 30 per source)",
+                  "Verdict flip rate (any change among real / uncertain / edited) / median |Δscore| under each transform:", "",
+                  "| source | " + " | ".join(rob["robustness"]) + " |", "|---|" + "---|" * len(rob["robustness"])]
+        for src in rob["robustness"][next(iter(rob["robustness"]))]:
+            cells = [f"{pct(rob['robustness'][t][src]['flip_rate'])} / {f(rob['robustness'][t][src]['median_abs_delta'])}" for t in rob["robustness"]]
+            lines.append(f"| {src} | " + " | ".join(cells) + " |")
+        sr = rob.get("sharp_real") or {}
+        lines += ["", f"Sharpest quarter of these real photos: false positives {pct(sr.get('false_positive_rate'))} as uploaded, "
+                  f"{pct(sr.get('false_positive_rate_canvas'))} on a plain canvas twice the size.", ""]
     if paired:
         ps = paired["detector"]["per_source"]
         lines += ["## Paired synthetic test (test-split reals beside their own edits)",
@@ -107,6 +111,24 @@ def detector_card(mj, ev, paired, loso):
         for s, e in loso.items():
             lines.append(f"| {s} | {f(e.get('auc_test_split'))} | {f(e.get('auc_all_images'))} | {e.get('epochs')} |")
         lines.append("")
+    lines += ["## Known weaknesses (weakest first)",
+              "- Recall at the shipped threshold is low: the threshold was raised on validation until every real source's "
+              "false-positive rate was <= 5 %, and the model separates DFDC video swaps and Photoshop part replacement from "
+              "real photos only weakly (AUC about 0.7), so most of those are answered `real` or `uncertain`.",
+              "- The uncertain band holds 15 % of answers but the decided answers are right only about two thirds of the "
+              "time: a `real` answer is weak evidence; an `edited` answer is strong evidence.",
+              "- Verdicts near the threshold change under a mirror image, half-size resampling or placement on a larger "
+              "canvas (see Robustness); real photos are stable, edited ones near the threshold are not.",
+              "- Self-blended swaps (a face blended into itself) are barely separated once the serving face stage re-detects "
+              "the landmarks on the blended face; GAN faces are separated best.",
+              "- Training ran 64 CPU-minutes; training accuracy under augmentation was still rising (0.74) when it ended.",
+              "- Run history: the shipped run was resumed once after epoch 11 with a change to validation (precise batch-norm "
+              "statistics on clean served crops, then best epoch chosen among epochs 12-22); `npm run train` today applies "
+              "that from the first epoch, so a re-run reproduces the procedure, not bit-identical weights.",
+              "",
+              "## Serving cost",
+              "One detector run per face: 40.5 ms vs 28.2 ms for detector 1.0.0 (ratio 1.44; batch 1, 1 intra-op thread, "
+              "interleaved in one run on the 2-core development machine, load average 3.9).", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -141,10 +163,11 @@ def main(argv=None):
     ap.add_argument("--eval", default=None)
     ap.add_argument("--paired", default=None)
     ap.add_argument("--loso", default=None)
+    ap.add_argument("--robustness", default=None)
     a = ap.parse_args(argv)
     load = lambda p: json.load(open(p)) if p and os.path.exists(p) else None  # noqa: E731
-    ev, paired, loso = load(a.eval), load(a.paired), load(a.loso)
-    for name, card in (("detector", lambda mj: detector_card(mj, ev, paired, loso)), ("classifier", lambda mj: classifier_card(mj, ev, paired))):
+    ev, paired, loso, rob = load(a.eval), load(a.paired), load(a.loso), load(a.robustness)
+    for name, card in (("detector", lambda mj: detector_card(mj, ev, paired, loso, rob)), ("classifier", lambda mj: classifier_card(mj, ev, paired))):
         d = os.path.join(a.models, name, a.version)
         mj = json.load(open(os.path.join(d, "model.json")))
         with open(os.path.join(d, "MODEL_CARD.md"), "w") as fh:
