@@ -108,6 +108,8 @@ export async function main(argv, opts = {}) {
       redisDataDir: args.data,
       superviseRedis: true,
       ports: { gateway: port, base: basePort },
+      // Model workers yield the CPU to the gateway (and Redis) when they share a machine.
+      workerNice: Number(process.env.WORKER_NICE ?? 10),
       env: {
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         HOST: process.env.HOST ?? '0.0.0.0',

@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { getPriority } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,6 +158,10 @@ describe('npm start: stop, restart, busy ports, Redis restart', () => {
   async function stopAndCheck(run: Run, how: string, send: () => void) {
     const pids = descendants(run.child.pid!);
     assert.ok(pids.length >= 4, `redis and three services running: ${pids.length}`);
+    // Model workers run at a lower priority than the gateway, so the gateway keeps answering under load.
+    assert.equal(getPriority(pidOf(run, /services\/detector\/dist\/server\.js/)), 10);
+    assert.equal(getPriority(pidOf(run, /services\/classifier\/dist\/server\.js/)), 10);
+    assert.equal(getPriority(pidOf(run, /services\/gateway\/dist\/server\.js/)), getPriority(process.pid));
     send();
     const code = await Promise.race([run.exited, sleep(60_000).then(() => 'hung')]);
     assert.notEqual(code, 'hung', `${how}: npm start did not end:\n${run.out}`);

@@ -4,6 +4,7 @@
  * order: gateway (stop taking work) → detectors (finish or hand back in-flight jobs) → model
  * servers → Redis. `npm start`, the tests and the load tools all use it.
  */
+import { setPriority } from 'node:os';
 import { assertPortsFree } from './ports.js';
 import { freePort, redisPing, RedisServer, sleep, startService, type LineSink, type ServiceHandle } from './processes.js';
 
@@ -38,6 +39,11 @@ export interface StackOptions {
   /** A process other than a supervised Redis ended while the stack was up. */
   onExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void;
   timeoutMs?: number;
+  /**
+   * Scheduling niceness of the model workers (detectors, classifiers), 0-19. On a shared machine the
+   * gateway, which must answer everyone fast (202 or 429), then gets the CPU before inference does.
+   */
+  workerNice?: number;
 }
 
 export interface Stack {
@@ -129,6 +135,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
     addDetector: async () => {
       const i = detectors.length;
       const d = await startService('detector', detectorEnv(), '/healthz', { ...detPorts(i), name: `detector-${i}`, onLine: opts.onLine, timeoutMs });
+      lowerPriority(d, opts.workerNice);
       watch(d);
       detectors.push(d);
       return d;
@@ -194,6 +201,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
   try {
     for (let i = 0; i < nClassifiers; i++) {
       const c = await startService('classifier', { ...env, ...opts.classifierEnv }, '/healthz', { ...clsPorts(i), name: `classifier-${i}`, onLine: opts.onLine, timeoutMs });
+      lowerPriority(c, opts.workerNice);
       watch(c);
       classifiers.push(c);
     }
@@ -205,6 +213,15 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
     throw err;
   }
   return stack;
+}
+
+function lowerPriority(svc: ServiceHandle, nice: number | undefined): void {
+  if (!nice || !svc.child?.pid) return;
+  try {
+    setPriority(svc.child.pid, Math.min(19, Math.max(0, nice)));
+  } catch {
+    // Lowering one's own child's priority is always allowed; if the platform refuses anyway, run as is.
+  }
 }
 
 async function redisAnswers(url: string): Promise<boolean> {
