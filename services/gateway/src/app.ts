@@ -94,7 +94,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   });
 
   for (const schema of sharedSchemas) app.addSchema(schema);
-  await app.register(errorsPlugin, { onRedisFull: () => redisHealth.noteFull(), maxDrainBytes: Math.max(64 * 1024 * 1024, cfg.maxUploadBytes * 2) });
+  await app.register(errorsPlugin, { onRedisFull: () => redisHealth.noteFull(), maxDrainBytes: Math.max(64 * 1024 * 1024, cfg.maxUploadBytes * 2), maxUploadBytes: cfg.maxUploadBytes });
   await app.register(helmet, {
     // The web page and the docs UI load only same-origin scripts and styles.
     contentSecurityPolicy: {

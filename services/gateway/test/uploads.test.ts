@@ -84,6 +84,8 @@ describe('gateway upload validation', () => {
     ]);
     const mp = await post(multipart, `multipart/form-data; boundary=${boundary}`);
     assert.equal(mp.statusCode, 413);
+    // Both name the limit, so a caller (and the web page) can say it.
+    for (const res of [raw, mp]) assert.match(res.json().error.message, /^The upload exceeds \d+ bytes\.$/);
   });
 
   it('rejects a decompression bomb by its header with 422', async () => {

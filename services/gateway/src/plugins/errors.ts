@@ -98,6 +98,8 @@ export interface ErrorsOptions {
   onRedisFull?: () => void;
   /** Most bytes read and dropped after a 413 (default 64 MiB). */
   maxDrainBytes?: number;
+  /** The upload limit, named in 413 answers so callers (and the web page) can say it. */
+  maxUploadBytes?: number;
 }
 
 export function errorBody(req: FastifyRequest, code: string, message: string) {
@@ -139,7 +141,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance, opts: ErrorsOptions)
       message = err.message;
     } else if (err.code && FASTIFY_CODES[err.code]) {
       [status, code] = FASTIFY_CODES[err.code]!;
-      message = err.message;
+      message = code === 'payload_too_large' && opts.maxUploadBytes ? `The upload exceeds ${opts.maxUploadBytes} bytes.` : err.message;
     } else if (BAD_MULTIPART.test(err.message ?? '') || (err.code === 'ERR_STREAM_PREMATURE_CLOSE' && /^\s*multipart\//i.test(req.headers['content-type'] ?? ''))) {
       // Newer busboy/@fastify/multipart end a body without its closing boundary as "Premature close".
       status = 400;
