@@ -28,9 +28,14 @@ def main(argv=None):
     ap.add_argument("--paired", default=None, help="eval report of the paired synthetic test set")
     ap.add_argument("--loso", default=None, help="prefix of leave-one-source-out runs (runs/<prefix>-loso-<source>)")
     ap.add_argument("--remove-older", action="store_true")
+    ap.add_argument("--cards-only", action="store_true",
+                    help="the version is already promoted: only collect LOSO figures and rewrite its cards")
+    ap.add_argument("--robustness", default=None, help="eval report made with --robustness, for the cards")
     a = ap.parse_args(argv)
     run_dir = a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
     for name in ("detector", "classifier"):
+        if a.cards_only:
+            break
         src = os.path.join(run_dir, "export", name)
         if not os.path.exists(os.path.join(src, "model.json")):
             sys.exit(f"{src}: no exported model (did the run finish?)")
@@ -38,6 +43,8 @@ def main(argv=None):
         if os.path.exists(dst):
             sys.exit(f"{dst} exists: pick a new version")
     for name in ("detector", "classifier"):
+        if a.cards_only:
+            break
         src = os.path.join(run_dir, "export", name)
         dst = os.path.join(a.models, name, a.version)
         os.makedirs(dst)
@@ -69,7 +76,7 @@ def main(argv=None):
             mj["metrics"]["loso"] = loso
             with open(p, "w") as f:
                 json.dump(mj, f, indent=2)
-    make_cards.main(["--models", a.models, "--version", a.version] + (["--eval", a.eval] if a.eval else []) + (["--paired", a.paired] if a.paired else []) + (["--loso", loso_json] if loso_json else []))
+    make_cards.main(["--models", a.models, "--version", a.version] + (["--eval", a.eval] if a.eval else []) + (["--paired", a.paired] if a.paired else []) + (["--loso", loso_json] if loso_json else []) + (["--robustness", a.robustness] if a.robustness else []))
 
 
 if __name__ == "__main__":
