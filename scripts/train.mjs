@@ -61,7 +61,7 @@ const extra = values.epochs ? ['--epochs', values.epochs] : [];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
 if (values.loso) {
   for (const held of ['stylegan1', 'boredhumans-gan', 'pggan-interfacegan', 'dfdc-swap']) {
-    run(python, [join(root, 'training/models/train.py'), '--run', `${values.run}-loso-${held}`, '--loso', held, '--landmarks', lm, '--epochs', '8']);
+    run(python, [join(root, 'training/models/train.py'), '--run', `${values.run}-loso-${held}`, '--loso', held, '--landmarks', lm, '--epochs', '3']);
   }
 }
 const runs = readdirSync(join(root, 'training/models/runs'));

@@ -146,11 +146,9 @@ def retouch(img, lm, rng, donor=None, donor_lm=None):
         out, parts = R.part_swap(out, donor, pts, rng, dpts)
         ops.append("parts:" + "+".join(parts))
     if "liquify" in sel:
-        before = out
         out, kinds = R.liquify(out, pts, rng, strength)
         ops.append("liquify:" + "+".join(kinds))
-        # The warp's footprint: where content moved by more than a third of a pixel.
-        del before
+        # The warp's footprint: the discs its displacement fields act on.
         mask = np.maximum(mask, _liquify_mask(h, w, pts, kinds))
     if "smooth" in sel:
         out = R.smooth_skin(out, pts, rng, strength)
@@ -170,8 +168,6 @@ def retouch(img, lm, rng, donor=None, donor_lm=None):
         mask = np.maximum(mask, m > 0.05)
     changed = np.abs(out.astype(np.int16) - img.astype(np.int16)).max(-1) > 2
     region = np.maximum(mask > 0.1, changed)
-    if "parts" in sel:
-        region = np.maximum(region, changed)
     return out, region.astype(np.float32), ops
 
 

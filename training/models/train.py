@@ -698,7 +698,8 @@ def main():
         pdir = os.path.join(run_dir, "paired-test")
         man = build_paired_test(rows, images, lms, test_real, pdir, args.paired_test, args.seed + 99)
         pim = [np.asarray(Image.open(os.path.join(pdir, r["file"])).convert("RGB")) for r in man]
-        plm = [lms[next(i for i in test_real if f"{rows[i]['source']}/{os.path.splitext(os.path.basename(rows[i]['file']))[0]}" == r["pair"])] for r in man]
+        by_pair = {f"{rows[i]['source']}/{os.path.splitext(os.path.basename(rows[i]['file']))[0]}": i for i in test_real}
+        plm = [lms[by_pair[r["pair"]]] for r in man]
         ps, _, pc = predict(net, [served_input(a, b, size) for a, b in zip(pim, plm)])
         kinds = np.array([r["source"] for r in man])
         pr = ps[kinds == "paired-real"]
