@@ -19,6 +19,10 @@ const { values } = parseArgs({
     run: { type: 'string', default: 'release' },
     loso: { type: 'boolean', default: false },
     epochs: { type: 'string' },
+    lr: { type: 'string' },
+    // Fine-tune from a shipped version (models/detector/V, models/classifier/V) instead of the
+    // pretrained face-recognition backbone alone.
+    'init-version': { type: 'string' },
   },
 });
 const python = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';
@@ -57,7 +61,11 @@ if (!existsSync(lm)) {
   mkdirSync(join(root, '.cache'), { recursive: true });
   run(process.execPath, [join(root, 'training/models/landmarks.mjs'), '--out', lm, ...dirs]);
 }
-const extra = values.epochs ? ['--epochs', values.epochs] : [];
+const extra = [
+  ...(values.epochs ? ['--epochs', values.epochs] : []),
+  ...(values.lr ? ['--lr', values.lr] : []),
+  ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
+];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
 if (values.loso) {
   for (const held of ['stylegan1', 'boredhumans-gan', 'pggan-interfacegan', 'dfdc-swap']) {

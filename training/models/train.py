@@ -49,7 +49,11 @@ FAKE_POOLS = {"stylegan1": ["stylegan1"], "boredhumans-gan": ["boredhumans-gan"]
               "pggan-interfacegan": ["pggan-interfacegan"], "dfdc-swap": ["dfdc-swap", "dfdc-swap-v2"],
               "ciplab-photoshop": ["ciplab-photoshop"]}
 RETOUCHED_SOURCES = {"ciplab-photoshop"}
-SYNTH_SHARE = {"self-blend": 0.2, "retouch": 0.2}  # of edited samples; the rest is spread over FAKE_POOLS
+# Whole-image generated faces: every cell of the map is edited. Swaps and Photoshop edits come
+# without a mask, so they get the image-level loss only.
+GENERATED_SOURCES = {"stylegan1", "boredhumans-gan", "pggan-interfacegan"}
+SYNTH_SHARE = {"self-blend": 0.3, "retouch": 0.25}  # of edited samples; the rest is spread over FAKE_POOLS
+MASK_LOSS_WEIGHT = 0.5
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
 AUGMENTATION = (
     "edits first (on the 256 px dataset image, at the serving face stage's landmarks); then framing: "
@@ -151,10 +155,12 @@ def background(h, w, rng, images, pool):
 
 
 def frame(img, lm, rng, images, bg_pool):
-    """Places the (possibly edited) dataset image as an upload could show it. Returns (canvas, lm)."""
+    """Places the (possibly edited) dataset image as an upload could show it. Returns (canvas, lm,
+    place) with place = (sx, sy, ox, oy): canvas = image * (sx, sy) + (ox, oy), before jitter."""
     H, W = img.shape[:2]
     lm = lm.astype(np.float64)
     canvas = img
+    place = (1.0, 1.0, 0.0, 0.0)
     if rng.random() >= 0.25:
         s0 = max(0.05, (lm[:, 0].max() - lm[:, 0].min()) / W)
         s = rng.uniform(0.15, 1.0)
@@ -171,6 +177,7 @@ def frame(img, lm, rng, images, bg_pool):
             bg[oy:oy + ih, ox:ox + iw] = im
             canvas = bg
             lm = lm * np.array([iw / W, ih / H]) + np.array([ox, oy])
+            place = (iw / W, ih / H, float(ox), float(oy))
         else:
             side = int(round(W * s0 / s))
             cx, cy = lm.mean(0) + rng.normal(0, 0.05 * side, 2)
@@ -178,6 +185,7 @@ def frame(img, lm, rng, images, bg_pool):
             y0 = int(np.clip(cy - side / 2, 0, H - side))
             canvas = img[y0:y0 + side, x0:x0 + side]
             lm = lm - np.array([x0, y0])
+            place = (1.0, 1.0, -float(x0), -float(y0))
     h, w = canvas.shape[:2]
     if rng.random() < 0.3:
         f = rng.uniform(0.35, 0.9)
@@ -190,13 +198,25 @@ def frame(img, lm, rng, images, bg_pool):
         canvas = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
     iod = np.linalg.norm(lm[42:48].mean(0) - lm[36:42].mean(0))
     lm = lm + rng.normal(0, 0.015 * iod, lm.shape)
-    return canvas, lm
+    return canvas, lm, place
 
 
-def finish(crop, rng):
+def mask_crop(mask, crop_to_canvas, place, size):
+    """The edit mask (dataset-image coordinates) in served-crop coordinates: the crop's affine
+    composed with the inverse of frame()'s placement. uint8 0/255."""
+    a, b, c, d, e, f = crop_to_canvas
+    sx, sy, ox, oy = place
+    t = (a / sx, b / sx, (c - ox) / sx, d / sy, e / sy, (f - oy) / sy)
+    m3 = np.repeat((mask * 255).astype(np.uint8)[..., None], 3, -1)
+    return served.warp_affine(m3, t, size, size)[..., 0]
+
+
+def finish(crop, rng, mask=None):
+    """Flip (the mask with the crop), colour, blur/sharpen and noise. Returns (crop, mask)."""
     im = Image.fromarray(crop)
     if rng.random() < 0.5:
         im = im.transpose(Image.FLIP_LEFT_RIGHT)
+        mask = None if mask is None else mask[:, ::-1].copy()
     if rng.random() < 0.4:
         im = ImageEnhance.Brightness(im).enhance(rng.uniform(0.85, 1.15))
         im = ImageEnhance.Contrast(im).enhance(rng.uniform(0.85, 1.15))
@@ -209,15 +229,17 @@ def finish(crop, rng):
     a = np.asarray(im)
     if rng.random() < 0.1:
         a = np.clip(a.astype(np.float32) + rng.normal(0, rng.uniform(1, 4), a.shape), 0, 255).astype(np.uint8)
-    return a
+    return a, mask
 
 
 class TrainSet(torch.utils.data.Dataset):
-    """specs: (kind, index, edited, type) with kind image | self-blend | retouch; type -1 = none."""
+    """specs: (kind, index, edited, type) with kind image | self-blend | retouch; type -1 = none.
+    Items: (input, edited, type, mask, has_mask); mask is the served crop's edit mask (uint8) where
+    it is known: synthetic edits (their own mask), reals (none of it), generated faces (all of it)."""
 
-    def __init__(self, specs, images, lms, donors, bg_pool, size, seed):
+    def __init__(self, specs, images, lms, donors, bg_pool, size, seed, generated):
         self.specs, self.images, self.lms, self.donors = specs, images, lms, donors
-        self.bg_pool, self.size, self.seed = bg_pool, size, seed
+        self.bg_pool, self.size, self.seed, self.generated = bg_pool, size, seed, generated
 
     def __len__(self):
         return len(self.specs)
@@ -226,18 +248,25 @@ class TrainSet(torch.utils.data.Dataset):
         kind, idx, y_edit, y_type = self.specs[i]
         rng = np.random.default_rng([self.seed, i])
         img, lm = self.images[idx], self.lms[idx]
+        mask = None
         if kind == "self-blend":
-            img, _ = edits.self_blend(img, lm, rng)
+            img, mask = edits.self_blend(img, lm, rng)
         elif kind == "retouch":
             d = self.donors[int(rng.integers(len(self.donors)))]
-            img, _, _ = edits.retouch(img, lm, rng, donor=self.images[d], donor_lm=self.lms[d])
+            img, mask, _ = edits.retouch(img, lm, rng, donor=self.images[d], donor_lm=self.lms[d])
+        elif y_edit == 0 or self.generated[idx]:
+            mask = np.full(img.shape[:2], float(y_edit), np.float32)
         if lm is None:
             crop = served.whole_image(img, self.size)
+            mcrop = None if mask is None else served.whole_image(np.repeat((mask * 255).astype(np.uint8)[..., None], 3, -1), self.size)[..., 0]
         else:
-            canvas, lm2 = frame(img, lm, rng, self.images, self.bg_pool)
-            crop = served.served_crop(canvas, lm2)[0]
-        crop = finish(crop, rng)
-        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type
+            canvas, lm2, place = frame(img, lm, rng, self.images, self.bg_pool)
+            crop, t = served.served_crop(canvas, lm2)
+            mcrop = None if mask is None else mask_crop(mask, t, place, self.size)
+        crop, mcrop = finish(crop, rng, mcrop)
+        has = mcrop is not None
+        m = torch.from_numpy(mcrop if has else np.zeros((self.size, self.size), np.uint8))
+        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has
 
 
 def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share):
@@ -397,6 +426,39 @@ def recalibrate_bn(net, crops, bs=64):
 
 
 @torch.no_grad()
+def init_from_models(net, dirs, bn_crops):
+    """Warm start from shipped ONNX exports (backbone + fusion from the detector, each head from
+    its own model). The export folded the fusion's batch norm into its conv; we load the folded conv
+    and choose the norm's affine so that, with running statistics measured on clean served crops,
+    the network computes exactly what was shipped: gamma = sqrt(var + eps), beta = mean + folded bias."""
+    import onnx
+    from onnx import numpy_helper
+
+    def weights(d):
+        m = onnx.load(os.path.join(d, "model.onnx"))
+        return {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    det, cls = weights(dirs[0]), weights(dirs[1])
+    sd = net.state_dict()
+    folded = [v for k, v in det.items() if not k.startswith("net.") and v.ndim == 4]
+    folded_b = [v for k, v in det.items() if not k.startswith("net.") and v.ndim == 1]
+    assert len(folded) == 1 and len(folded_b) == 1, "expected one folded fusion conv"
+    for k, v in det.items():
+        if k.startswith("net.") and k[4:] in sd:
+            sd[k[4:]] = torch.from_numpy(v.copy())
+    for k, v in cls.items():
+        if k.startswith("net.type_head."):
+            sd[k[4:]] = torch.from_numpy(v.copy())
+    sd["fuse.0.weight"] = torch.from_numpy(folded[0].copy())
+    net.load_state_dict(sd)
+    bn = net.fuse[1]
+    bn.weight.data.fill_(1.0)
+    bn.bias.data.zero_()
+    recalibrate_bn(net, bn_crops)
+    bn.weight.data = torch.sqrt(bn.running_var + bn.eps)
+    bn.bias.data = bn.running_mean + torch.from_numpy(folded_b[0].copy())
+
+
+@torch.no_grad()
 def predict(net, crops, bs=64):
     net.eval()
     pe, pt, ce = [], [], []
@@ -506,6 +568,8 @@ def main():
     ap.add_argument("--paired-test", type=int, default=400, help="test reals in the paired synthetic test set")
     ap.add_argument("--reset-best", action="store_true", help="on resume, forget the best epoch so far")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (checkpoint kept)")
+    ap.add_argument("--init-version", default=None,
+                    help="start a new run from the shipped models/detector/V and models/classifier/V")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -559,6 +623,7 @@ def main():
     synth_pool = {k: v[has_lm[v]] for k, v in pools_real.items()}
     donors = idx(tr & (lab == "real") & has_lm)
     bg_pool = idx(tr)
+    generated = np.isin(src, list(GENERATED_SOURCES))
 
     val = idx((sp == ("test" if args.smoke else "val")) & ~np.isin(src, held))
     val_y = (lab[val] != "real").astype(int)
@@ -593,6 +658,9 @@ def main():
         log(f"resumed from {ck_path} at epoch {start_ep}")
         if args.reset_best:  # earlier epochs were judged by a different validation; let later ones compete afresh
             best, best_state = -1.0, None
+    elif args.init_version:
+        init_from_models(net, [os.path.join(REPO, "models", n, args.init_version) for n in ("detector", "classifier")], bn_crops)
+        log(f"initialised from the shipped models {args.init_version}")
     type_w = torch.tensor([0.5 / 0.68, 0.5 / 0.32])
     t_train = time.time() - sum(h.get("seconds", 0) for h in hist)
     for ep in range(start_ep, args.epochs):
@@ -602,16 +670,22 @@ def main():
         te0 = time.time()
         rng = np.random.default_rng([args.seed, ep, zlib.crc32((args.loso or "main").encode())])
         specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, SYNTH_SHARE)
-        ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep)
+        ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep, generated=generated)
         dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers)
         net.train()
         tl = tc = tn = 0.0
-        for bi, (x, ye, yt) in enumerate(dl):
+        for bi, (x, ye, yt, mk, has) in enumerate(dl):
             f = min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, step / total)))
             for g, b in zip(opt.param_groups, base):
                 g["lr"] = b * f
-            le, lt, _, _ = net(x)
+            le, lt, cam_e, _ = net(x)
             loss = F.cross_entropy(le, ye, label_smoothing=0.05)
+            if has.any():
+                # Dense supervision: each cell's edited-minus-real logit against the share of the
+                # cell the edit covers, so the map learns where the edit is, not only that it exists.
+                z = (cam_e[:, 1] - cam_e[:, 0])[has]
+                tgt = F.adaptive_avg_pool2d(mk[has].float().unsqueeze(1) / 255.0, z.shape[-2:]).squeeze(1)
+                loss = loss + MASK_LOSS_WEIGHT * F.binary_cross_entropy_with_logits(z, tgt.clamp(0.025, 0.975))
             if (yt >= 0).any():
                 loss = loss + 0.5 * F.cross_entropy(lt, yt, weight=type_w, ignore_index=-1)
             opt.zero_grad()
@@ -716,7 +790,10 @@ def main():
                 "lr": args.lr, "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
                 "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
                                  "retouch share of edited samples": SYNTH_SHARE["retouch"]},
-                "loso_held_out": args.loso, "history": hist,
+                "loso_held_out": args.loso, "history": hist, "initialised_from": args.init_version and f"models {args.init_version}",
+                "mask_supervision": f"per-cell BCE (weight {MASK_LOSS_WEIGHT}) of the edited-minus-real map against "
+                                    "the edit mask's share of each cell: synthetic edits (their mask), reals (0), "
+                                    "generated faces (1); swaps and Photoshop edits image-level only",
                 "libraries": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
                               "pillow": Image.__version__}}
     metrics["calibration_detector"] = calib_det
