@@ -6,6 +6,7 @@ import { createLogger, createRegistry, latencyBuckets, prom, queueDepthGauge, st
 import { createAnalyser } from '@dfd/analysis';
 import { oipEditTypeClassifier } from './classifier-client.js';
 import { ClassifierGate } from './classifier-gate.js';
+import { InFlightJobs, stopWorker } from './in-flight.js';
 import { ModelReuse } from './model-reuse.js';
 import type { DetectorConfig } from './config.js';
 import { createAnalysisWorker } from './worker.js';
@@ -50,7 +51,9 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
   };
   const reuseTotal = new prom.Counter({ name: 'dfd_model_reuse_total', help: 'Jobs answered with the model results of identical pixels', registers: [registry] });
   const outageTotal = new prom.Counter({ name: 'dfd_classifier_outage_total', help: 'Job attempts that met an unreachable classifier (parked, not failed)', registers: [registry] });
+  const inFlight = new InFlightJobs();
   const worker = createAnalysisWorker({
+    inFlight,
     queueName: cfg.queueName,
     connection,
     concurrency: cfg.concurrency,
@@ -98,9 +101,10 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
     httpPort,
     logger,
     async close() {
-      // Finish in-flight jobs (bounded by the shutdown timer), then release connections.
+      // Finish in-flight jobs within the grace period; hand back those still running, so another
+      // detector starts them now rather than when their locks expire. Then release connections.
       gate.stop();
-      await worker.close();
+      await stopWorker(worker, inFlight, cfg.shutdownGraceMs, logger);
       await queue.close();
       classifierClient.close();
       redis.disconnect();

@@ -3,6 +3,7 @@ import type { AnalysisJobData, AnalysisResult, PixelStore } from '@dfd/jobs';
 import type { Logger } from '@dfd/telemetry';
 import type { Analyser } from '@dfd/analysis';
 import { isClassifierOutage } from './classifier-gate.js';
+import type { InFlightJobs } from './in-flight.js';
 import type { ModelReuse } from './model-reuse.js';
 
 export interface WorkerHooks {
@@ -38,41 +39,20 @@ export function createAnalysisWorker(opts: {
   hooks?: WorkerHooks;
   reuse?: ModelReuse;
   maxParkMs?: number;
+  /** Tracks running jobs so a shutdown past its grace can hand them back (in-flight.ts). */
+  inFlight?: InFlightJobs;
 }): Worker<AnalysisJobData, AnalysisResult> {
   const maxParkMs = opts.maxParkMs ?? DEFAULT_MAX_PARK_MS;
   const { analyser, pixels, logger } = opts;
   const worker = new Worker<AnalysisJobData, AnalysisResult>(
     opts.queueName,
     async (job: Job<AnalysisJobData, AnalysisResult>, token?: string) => {
-      const log = logger.child({ jobId: job.id, reqId: job.data.requestId, attempt: job.attemptsMade + 1 });
-      const queueWaitMs = Math.max(0, (job.processedOn ?? Date.now()) - job.data.submittedAt);
-      const reused = await opts.reuse?.lookup(job.data, queueWaitMs);
-      if (reused) {
-        opts.hooks?.onReuse?.();
-        log.info({ verdict: reused.verdict }, 'analysis done (model results reused)');
-        return reused;
-      }
-      const image = await pixels.get(job.data.pixelKey);
-      if (!image) throw new UnrecoverableError('pixels_expired: the normalised image is no longer stored; upload it again');
-      let result: AnalysisResult;
+      opts.inFlight?.start(job, token);
       try {
-        result = await analyser.analyse(image, job.data, queueWaitMs);
-      } catch (err) {
-        if (!isClassifierOutage(err)) throw err;
-        opts.hooks?.onOutage?.();
-        if (Date.now() - job.data.submittedAt < maxParkMs && token) {
-          // Parked, not failed: back to delayed without spending an attempt.
-          log.warn({ err: (err as Error).message }, 'classifier unreachable; job parked');
-          await job.moveToDelayed(Date.now() + 3_000, token);
-          opts.hooks?.onDone?.('parked', (Date.now() - job.data.submittedAt) / 1000);
-          throw new DelayedError();
-        }
-        log.warn({ err: (err as Error).message }, 'classifier unreachable for longer than jobs are parked');
-        throw new Error('model_unavailable: the classifier model server was unreachable');
+        return await analyse(job, token);
+      } finally {
+        opts.inFlight?.end(job);
       }
-      await opts.reuse?.store(job.data, result);
-      log.info({ verdict: result.verdict, edited: result.scores.edited, ms: result.timings.total_ms }, 'analysis done');
-      return result;
     },
     {
       connection: opts.connection,
@@ -83,12 +63,44 @@ export function createAnalysisWorker(opts: {
       autorun: false,
     },
   );
+  async function analyse(job: Job<AnalysisJobData, AnalysisResult>, token?: string): Promise<AnalysisResult> {
+    const log = logger.child({ jobId: job.id, reqId: job.data.requestId, attempt: job.attemptsMade + 1 });
+    const queueWaitMs = Math.max(0, (job.processedOn ?? Date.now()) - job.data.submittedAt);
+    const reused = await opts.reuse?.lookup(job.data, queueWaitMs);
+    if (reused) {
+      opts.hooks?.onReuse?.();
+      log.info({ verdict: reused.verdict }, 'analysis done (model results reused)');
+      return reused;
+    }
+    const image = await pixels.get(job.data.pixelKey);
+    if (!image) throw new UnrecoverableError('pixels_expired: the normalised image is no longer stored; upload it again');
+    let result: AnalysisResult;
+    try {
+      result = await analyser.analyse(image, job.data, queueWaitMs);
+    } catch (err) {
+      if (!isClassifierOutage(err)) throw err;
+      opts.hooks?.onOutage?.();
+      if (Date.now() - job.data.submittedAt < maxParkMs && token) {
+        // Parked, not failed: back to delayed without spending an attempt.
+        log.warn({ err: (err as Error).message }, 'classifier unreachable; job parked');
+        await job.moveToDelayed(Date.now() + 3_000, token);
+        opts.hooks?.onDone?.('parked', (Date.now() - job.data.submittedAt) / 1000);
+        throw new DelayedError();
+      }
+      log.warn({ err: (err as Error).message }, 'classifier unreachable for longer than jobs are parked');
+      throw new Error('model_unavailable: the classifier model server was unreachable');
+    }
+    await opts.reuse?.store(job.data, result);
+    log.info({ verdict: result.verdict, edited: result.scores.edited, ms: result.timings.total_ms }, 'analysis done');
+    return result;
+  }
   worker.on('completed', (job) => {
+    if (opts.inFlight?.wasHandedBack(job)) return;
     opts.hooks?.onDone?.('completed', (Date.now() - job.data.submittedAt) / 1000);
     void pixels.delete(job.data.pixelKey).catch(() => undefined);
   });
   worker.on('failed', (job, err) => {
-    if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
+    if (!job || err instanceof DelayedError || err.name === 'DelayedError' || opts.inFlight?.wasHandedBack(job)) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
     logger.warn({ jobId: job.id, reqId: job.data.requestId, err: err.message, final }, 'analysis failed');
     opts.hooks?.onDone?.(final ? 'failed' : 'retry', (Date.now() - job.data.submittedAt) / 1000);
