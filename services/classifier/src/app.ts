@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { serveImageModel } from '@dfd/model-server';
 import { createLogger, createRegistry, inferenceRecorder, startOpsServer, type RunningService } from '@dfd/telemetry';
@@ -16,13 +15,13 @@ export async function startClassifier(cfg: ClassifierConfig): Promise<Classifier
   logger.info({ model: model.spec.name, version: model.spec.version, sha256: model.sha256, threads: cfg.ortThreads }, 'model loaded');
 
   const { server: oip, port: grpcPort } = await serveImageModel({ serverName: 'dfd-classifier', model, host: cfg.host, port: cfg.grpcPort, maxBatch: cfg.maxBatch, onInfer: recordInference });
-  const ops: Server = await startOpsServer({
+  const ops = await startOpsServer({
     port: cfg.httpPort,
     host: cfg.host,
     registry,
     readiness: async () => ({ ready: true, checks: { model: true } }),
   });
-  const httpPort = (ops.address() as { port: number }).port;
+  const httpPort = ops.port;
   logger.info({ grpcPort, httpPort }, 'classifier serving');
   return {
     grpcPort,
@@ -30,7 +29,7 @@ export async function startClassifier(cfg: ClassifierConfig): Promise<Classifier
     logger,
     async close() {
       await oip.close(cfg.shutdownGraceMs);
-      await new Promise((r) => ops.close(() => r(undefined)));
+      await ops.close();
       await model.release();
     },
   };

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createAnalysisQueue, PixelStore, redisConnectionOptions } from '@dfd/jobs';
 import { OipClient } from '@dfd/proto';
@@ -83,7 +82,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
 
   // No model server of its own: the detector takes its work from the queue (nothing called the
   // OIP endpoint it used to serve); its HTTP port serves health, readiness and metrics.
-  const ops: Server = await startOpsServer({
+  const ops = await startOpsServer({
     port: cfg.httpPort,
     host: cfg.host,
     registry,
@@ -93,7 +92,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
       return { ready: redisOk && classifierStatus === 'SERVING', checks: { redis: redisOk, model: true, classifier: classifierStatus } };
     },
   });
-  const httpPort = (ops.address() as { port: number }).port;
+  const httpPort = ops.port;
   void worker.run();
   gate.start();
   logger.info({ httpPort, classifier: cfg.classifierTarget, concurrency: cfg.concurrency }, 'detector consuming');
@@ -108,7 +107,7 @@ export async function startDetector(cfg: DetectorConfig): Promise<DetectorApp> {
       await queue.close();
       classifierClient.close();
       redis.disconnect();
-      await new Promise((r) => ops.close(() => r(undefined)));
+      await ops.close();
       await loaded.close();
     },
   };

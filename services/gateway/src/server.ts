@@ -46,12 +46,12 @@ try {
   const gw = await buildGateway(cfg);
   shedConnectionsNearCap(gw.app.server, gw.logger);
   // Health and metrics on their own listener: they answer even when the API port is at its
-  // connection cap, and /metrics is not reachable through the Ingress.
+  // connection cap or the event loop is saturated, and /metrics is not reachable through the Ingress.
   const ops = await startOpsServer({ port: cfg.opsPort, host: cfg.host, registry: gw.registry, readiness: gw.readiness });
-  const opsPort = (ops.address() as { port: number }).port;
+  const opsPort = ops.port;
   await gw.app.listen({ port: cfg.httpPort, host: cfg.host, backlog: cfg.listenBacklog });
   gw.logger.info({ url: `http://127.0.0.1:${cfg.httpPort}`, opsPort, hardMaxConnections: gw.app.server.maxConnections, backlog: cfg.listenBacklog }, 'gateway listening');
-  onShutdown(gw.logger, cfg.shutdownGraceMs + 5_000, [() => gw.close(), () => new Promise<void>((r) => { ops.close(() => r()); ops.closeAllConnections(); })]);
+  onShutdown(gw.logger, cfg.shutdownGraceMs + 5_000, [() => gw.close(), () => ops.close()]);
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);
