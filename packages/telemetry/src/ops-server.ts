@@ -54,7 +54,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     heartbeatMs,
     stallMs: opts.stallMs ?? 10_000,
     readinessMaxAgeMs: opts.readinessMaxAgeMs ?? 5_000,
-    metricsWaitMs: opts.metricsWaitMs ?? 1_000,
+    // Under 100 ms, so a scrape during a busy spell still answers within a probe's budget (stale, with its age).
+    metricsWaitMs: opts.metricsWaitMs ?? 90,
     metricsContentType: opts.registry.contentType,
   };
   const worker = startWorker(workerData);
@@ -93,6 +94,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   }
   // After the listeners: adding a 'message' listener refs the worker again.
   worker.unref();
+  // A first text at once, so a scrape that meets a busy main thread never finds nothing to serve.
+  void opts.registry.metrics().then((text) => post({ type: 'metrics', id: 0, text }), () => undefined);
 
   const heartbeatTimer = setInterval(beat, heartbeatMs);
   heartbeatTimer.unref();
