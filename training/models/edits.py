@@ -79,11 +79,17 @@ def _scale_shift(img, rng):
     # inverse map for PIL: output (x, y) <- input ((x - cx - dx)/s + cx, ...)
     cx, cy = w / 2, h / 2
     coeffs = (1 / s, 0, cx - (cx + dx) / s, 0, 1 / s, cy - (cy + dy) / s)
-    return np.asarray(im.transform((w, h), Image.AFFINE, coeffs, Image.BILINEAR))
+    moved = lambda p: (np.asarray(p, np.float64) - (cx, cy)) * s + (cx + dx, cy + dy)  # noqa: E731
+    return np.asarray(im.transform((w, h), Image.AFFINE, coeffs, Image.BILINEAR)), moved
 
 
 def self_blend(img, lm, rng):
-    """Returns (edited image, mask)."""
+    """Returns (edited image, mask, landmarks of the edited face).
+
+    The landmarks follow the blended-in face (moved by the scale/shift, by the blend ratio): the
+    serving face stage finds the edited face's own eyes, nose and mouth, so the served crop is
+    aligned to them. Cropping at the original landmarks instead shows the inner face off the crop
+    template, a cue the model learns in training and never meets when served."""
     h, w = img.shape[:2]
     src = img
     if rng.random() < 0.8:
@@ -93,8 +99,9 @@ def self_blend(img, lm, rng):
         src = np.asarray(Image.fromarray(src).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.2))))
     elif r < 0.5:
         src = np.asarray(Image.fromarray(src).filter(ImageFilter.UnsharpMask(rng.uniform(1, 2), int(rng.integers(50, 150)), 0)))
+    moved = None
     if rng.random() < 0.7:
-        src = _scale_shift(src, rng)
+        src, moved = _scale_shift(src, rng)
     if rng.random() < 0.3:  # a slight local warp of the source face
         pts = R.face_points(h, w, rng, lm)
         src, _ = R.liquify(src, pts, rng, strength=0.6)
@@ -102,7 +109,8 @@ def self_blend(img, lm, rng):
     ratio = 1.0 if rng.random() < 0.6 else rng.uniform(0.5, 1.0)
     m = m * ratio
     out = img.astype(np.float32) * (1 - m[..., None]) + src.astype(np.float32) * m[..., None]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8), (m > 0.1).astype(np.float32)
+    lm_out = np.asarray(lm, np.float64) if moved is None else lm + ratio * (moved(lm) - lm)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8), (m > 0.1).astype(np.float32), lm_out
 
 
 def _glow(img, pts, rng, strength):

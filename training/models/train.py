@@ -250,7 +250,7 @@ class TrainSet(torch.utils.data.Dataset):
         img, lm = self.images[idx], self.lms[idx]
         mask = None
         if kind == "self-blend":
-            img, mask = edits.self_blend(img, lm, rng)
+            img, mask, lm = edits.self_blend(img, lm, rng)
         elif kind == "retouch":
             d = self.donors[int(rng.integers(len(self.donors)))]
             img, mask, _ = edits.retouch(img, lm, rng, donor=self.images[d], donor_lm=self.lms[d])
@@ -363,7 +363,7 @@ def roc_auc(y, s):
 
 def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92):
     """Threshold: Youden's J, raised if needed until the false-positive rate of every real source in
-    validation is <= max_fpr (or, when that would cost more than half the recall, the pooled one).
+    validation is <= max_fpr (the pooled one only if no threshold achieves that).
     Band: the narrowest interval around the threshold that lifts accuracy on the decided validation
     answers to target_acc, holding at most max_uncertain of them."""
     y, s, src = np.asarray(y), np.asarray(s), np.asarray(src)
@@ -381,7 +381,9 @@ def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92):
     t = t_you
     rule = "youden"
     cand = [g for g in grid if g >= t_you and max_src_fpr(g) <= max_fpr]
-    if cand and (s[y == 1] >= cand[0]).mean() >= 0.5 * (s[y == 1] >= t_you).mean():
+    # Every real source, whatever it costs in recall: a real photo called edited is the failure
+    # users meet first (plain camera portraits), and the pooled rate hides a source at 15-25 %.
+    if cand:
         t, rule = float(cand[0]), "max per-source FPR <= 5%"
     elif (s[y == 0] >= t_you).mean() > max_fpr:
         t = float(np.quantile(s[y == 0], 1 - max_fpr))
@@ -487,7 +489,7 @@ def build_paired_test(rows, images, lms, test_real, out_dir, n, seed):
         r = rows[i]
         stem = f"{r['source']}/{os.path.splitext(os.path.basename(r['file']))[0]}"
         rr = np.random.default_rng([seed, i])
-        sb, sbm = edits.self_blend(images[i], lms[i], rr)
+        sb, sbm, _ = edits.self_blend(images[i], lms[i], rr)
         d = pick[int(rr.integers(len(pick)))]
         rt, rtm, ops = edits.retouch(images[i], lms[i], rr, donor=images[d], donor_lm=lms[d])
         for kind, im, m, note in (("real", images[i], None, ""), ("self-blend", sb, sbm, ""), ("retouch", rt, rtm, "+".join(ops))):
@@ -726,7 +728,9 @@ def main():
     # ------------------------------------------------ calibration (validation) and test figures
     vs, vt, _ = predict(net, [crops[i] for i in val])
     calib_det = calibrate(val_y, vs, src[val])
-    flagged = (val_y == 1) & (vs >= calib_det["threshold"])
+    # Faces the detector leans towards edited (its Youden threshold, below the shipped one): at the
+    # shipped threshold too few retouched validation faces remain to place a threshold reliably.
+    flagged = (val_y == 1) & (vs >= calib_det["youden_threshold"])
     vy_type = np.isin(src[val], list(RETOUCHED_SOURCES)).astype(int)
     if flagged.sum() >= 2 and len(set(vy_type[flagged])) == 2:
         m = flagged
@@ -734,7 +738,7 @@ def main():
         tt = max(((vt[m][vy_type[m] == 1] >= t).mean() + (vt[m][vy_type[m] == 0] < t).mean(), t) for t in grid)[1]
     else:
         tt = 0.5
-    calib_cls = {"threshold": round(float(tt), 4), "threshold_rule": "youden on validation faces the detector flags",
+    calib_cls = {"threshold": round(float(tt), 4), "threshold_rule": "youden on validation edited faces scoring above the detector's youden threshold",
                  "uncertain_band": [round(float(tt), 4), round(float(tt), 4)]}
     log("calibration detector", calib_det, "classifier", calib_cls)
 
