@@ -46,7 +46,10 @@ def training_text(t):
             f"{t.get('train_minutes')} min on 2 CPU cores. Samples: half real, half edited; edited = "
             f"{', '.join(f'{k} {v:.0%}' for k, v in t.get('paired_edits', {}).items())}, the rest spread evenly over the "
             f"edited sources; every synthetic edit is paired in its batch with the real it was made from.\n\n"
-            f"Augmentation: {t.get('augmentation')}\n\nLibraries: {json.dumps(t.get('libraries'))}. Reproduce: `npm run train` "
+            + (f"Initialised from the shipped {t['initialised_from']} (this run fine-tunes it; the minutes above are this "
+               f"run's only).\n\n" if t.get("initialised_from") else "")
+            + (f"Mask supervision: {t['mask_supervision']}.\n\n" if t.get("mask_supervision") else "")
+            + f"Augmentation: {t.get('augmentation')}\n\nLibraries: {json.dumps(t.get('libraries'))}. Reproduce: `npm run train` "
             f"(run `{t.get('run')}`), then `training/models/promote.py`.")
 
 
@@ -106,32 +109,39 @@ def detector_card(mj, ev, paired, loso, rob=None):
                   f"{f(ps.get('paired-retouch', {}).get('auc_vs_real'))}; pointing game (hottest cell inside the edit mask) "
                   f"{pct((paired.get('pointing_game') or {}).get('hit_rate'))}.", ""]
     if loso:
-        lines += ["## Leave-one-source-out (PyTorch on served crops, shorter runs)", "",
+        recipe = {e.get("recipe") for e in loso.values()} - {None}
+        lines += ["## Leave-one-source-out (PyTorch on served crops, shorter runs)", ""]
+        if recipe:
+            lines += [f"Runs of {', '.join(sorted(recipe))}; not repeated for this version (a fine-tuned model has seen every "
+                      "source, so it cannot be held out afterwards).", ""]
+        lines += [
                   "| held-out source | AUC vs test reals (its test split) | AUC (all its images) | epochs |", "|---|---|---|---|"]
         for s, e in loso.items():
             lines.append(f"| {s} | {f(e.get('auc_test_split'))} | {f(e.get('auc_all_images'))} | {e.get('epochs')} |")
         lines.append("")
+    weak = ""
+    if ev:
+        fakes = sorted(((m.get("auc_vs_real") or 0, s) for s, m in ev["detector"]["per_source"].items() if m["label"] != "real"))
+        weak = ", ".join(f"{s} {f(a)}" for a, s in fakes[:3])
+    o = ev["detector"]["overall"] if ev else {}
     lines += ["## Known weaknesses (weakest first)",
               "- Recall at the shipped threshold is low: the threshold was raised on validation until every real source's "
-              "false-positive rate was <= 5 %, and the model separates DFDC video swaps and Photoshop part replacement from "
-              "real photos only weakly (AUC about 0.7), so most of those are answered `real` or `uncertain`.",
-              "- The uncertain band holds 15 % of answers but the decided answers are right only about two thirds of the "
-              "time: a `real` answer is weak evidence; an `edited` answer is strong evidence.",
+              "false-positive rate was <= 5 %, and the model separates some edited sources from real photos only weakly "
+              f"(AUC vs test reals: {weak or 'see the eval'}), so most of those are answered `real` or `uncertain`.",
+              f"- The uncertain band holds {pct(o['uncertain'] / o['n']) if o.get('n') else 'about 15 %'} of answers but the "
+              f"decided answers are right only {pct(o.get('accuracy_decided'))} of the time: a `real` answer is weak "
+              "evidence; an `edited` answer is strong evidence.",
               "- Verdicts near the threshold change under a mirror image, half-size resampling or placement on a larger "
               "canvas (see Robustness); real photos are stable, edited ones near the threshold are not.",
-              "- Unseen sources: in short leave-one-source-out runs only StyleGAN1 stayed separable (AUC 0.83); the other "
-              "GAN sources fell to 0.40-0.52 and DFDC swaps to 0.30, i.e. what the model learns about one generator or swap "
-              "method barely transfers to another.",
-              "- Self-blended swaps (a face blended into itself) are barely separated once the serving face stage re-detects "
-              "the landmarks on the blended face; GAN faces are separated best.",
-              "- Training ran 64 CPU-minutes; training accuracy under augmentation was still rising (0.74) when it ended.",
-              "- Run history: the shipped run was resumed once after epoch 11 with a change to validation (precise batch-norm "
-              "statistics on clean served crops, then best epoch chosen among epochs 12-22); `npm run train` today applies "
-              "that from the first epoch, so a re-run reproduces the procedure, not bit-identical weights.",
+              "- Unseen sources: in short leave-one-source-out runs (recipe of 2.0.0) only StyleGAN1 stayed separable (AUC "
+              "0.83); the other GAN sources fell to 0.40-0.52 and DFDC swaps to 0.30, i.e. what the model learns about one "
+              "generator or swap method barely transfers to another.",
+              "- A re-run of `npm run train` reproduces the procedure (the same code path, seeds and data), not bit-identical "
+              "weights (data-loader timing and floating-point order differ between machines).",
               "",
               "## Serving cost",
-              "One detector run per face: 40.5 ms vs 28.2 ms for detector 1.0.0 (ratio 1.44; batch 1, 1 intra-op thread, "
-              "interleaved in one run on the 2-core development machine, load average 3.9).", ""]
+              "The network's shape is that of 2.0.0: one detector run per face 40.5 ms vs 28.2 ms for detector 1.0.0 (ratio "
+              "1.44; batch 1, 1 intra-op thread, interleaved in one run on the 2-core development machine, load average 3.9).", ""]
     return "\n".join(lines) + "\n"
 
 

@@ -26,7 +26,7 @@ def main(argv=None):
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--eval", default=None, help="eval report (npm run eval --out PREFIX -> PREFIX.json) for the cards")
     ap.add_argument("--paired", default=None, help="eval report of the paired synthetic test set")
-    ap.add_argument("--loso", default=None, help="prefix of leave-one-source-out runs (runs/<prefix>-loso-<source>)")
+    ap.add_argument("--loso", default=None, help="prefix of leave-one-source-out runs (runs/<prefix>-loso-<source>), or a loso.json")
     ap.add_argument("--remove-older", action="store_true")
     ap.add_argument("--cards-only", action="store_true",
                     help="the version is already promoted: only collect LOSO figures and rewrite its cards")
@@ -59,7 +59,15 @@ def main(argv=None):
                     shutil.rmtree(os.path.join(a.models, name, v))
         print(f"promoted {src} -> {dst}")
     loso_json = None
-    if a.loso:
+    if a.loso and a.loso.endswith(".json"):
+        # LOSO figures measured earlier (a fine-tuned version cannot hold a source out afterwards).
+        loso_json = a.loso
+        p = os.path.join(a.models, "detector", a.version, "model.json")
+        mj = json.load(open(p))
+        mj["metrics"]["loso"] = json.load(open(loso_json))
+        with open(p, "w") as f:
+            json.dump(mj, f, indent=2)
+    elif a.loso:
         loso = {}
         for d in sorted(os.listdir(os.path.join(HERE, "runs"))):
             mp = os.path.join(HERE, "runs", d, "metrics.json")
