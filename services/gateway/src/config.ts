@@ -59,7 +59,11 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     // Node's default of 511 overflows when a couple of thousand clients connect at once: the
     // kernel drops their SYNs and they retry after 1, 3, 7, 15 s.
     listenBacklog: env.int('LISTEN_BACKLOG', 4_096, { min: 1, max: 65_535 }),
-    keepAliveTimeoutMs: env.int('KEEP_ALIVE_TIMEOUT_MS', 5_000, { min: 0 }),
+    // Longer than clients leave a connection idle between requests (think time, Retry-After
+    // sleeps; Go's transport keeps idle connections 90 s): a server closing an idle socket just as
+    // the client reuses it is a broken pipe / reset for the client (users-2000 had ~200 at 5 s).
+    // The same as the Kubernetes manifests (65 s, above nginx's 60 s upstream keep-alive).
+    keepAliveTimeoutMs: env.int('KEEP_ALIVE_TIMEOUT_MS', 65_000, { min: 0 }),
     requestTimeoutMs: env.int('REQUEST_TIMEOUT_MS', 60_000, { min: 1_000 }),
     corsOrigins: env.list('CORS_ORIGINS', []),
     trustProxy: env.bool('TRUST_PROXY', false),

@@ -200,6 +200,35 @@ describe('admission by predicted wait against a real gateway and Redis', () => {
     console.log(`429 without the body in ${(performance.now() - t0).toFixed(1)} ms`);
   });
 
+  it('a client that sends its whole body after an early 429 is not cut off (no EPIPE or reset)', async () => {
+    const size = 2 * 1024 * 1024;
+    const outcome = await new Promise<{ head: string; error: string | null; wrote: number }>((resolve) => {
+      const sock = connect(gateway.httpPort, '127.0.0.1');
+      let head = '';
+      let wrote = 0;
+      let error: string | null = null;
+      sock.on('data', (d) => (head += d.toString('latin1')));
+      sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+      sock.write(`POST /v1/analyses HTTP/1.1\r\nhost: x\r\ncontent-type: image/png\r\ncontent-length: ${size}\r\n\r\n`);
+      // As k6 (Go) and most SDKs do: keep writing the body even though the answer has come.
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      const pump = async () => {
+        await sleep(200); // the 429 is out before most of the body
+        while (wrote < size && !error && !sock.destroyed) {
+          if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
+          wrote += chunk.length;
+        }
+        await sleep(300);
+        sock.destroy();
+        resolve({ head, error, wrote });
+      };
+      void pump();
+    });
+    assert.match(outcome.head, /^HTTP\/1\.1 429 /);
+    assert.equal(outcome.error, null, `writing the body after the 429 failed: ${outcome.error}`);
+    assert.equal(outcome.wrote, size);
+  });
+
   it('admits again once the queue drains', async () => {
     const worker = startWorker(5);
     try {
