@@ -201,14 +201,18 @@ def frame(img, lm, rng, images, bg_pool):
     return canvas, lm, place
 
 
+def mask_image(mask):
+    """A [0, 1] mask as the uint8 3-channel image the served-crop code resamples."""
+    return np.repeat((mask * 255).astype(np.uint8)[..., None], 3, -1)
+
+
 def mask_crop(mask, crop_to_canvas, place, size):
     """The edit mask (dataset-image coordinates) in served-crop coordinates: the crop's affine
     composed with the inverse of frame()'s placement. uint8 0/255."""
     a, b, c, d, e, f = crop_to_canvas
     sx, sy, ox, oy = place
     t = (a / sx, b / sx, (c - ox) / sx, d / sy, e / sy, (f - oy) / sy)
-    m3 = np.repeat((mask * 255).astype(np.uint8)[..., None], 3, -1)
-    return served.warp_affine(m3, t, size, size)[..., 0]
+    return served.warp_affine(mask_image(mask), t, size, size)[..., 0]
 
 
 def finish(crop, rng, mask=None):
@@ -258,7 +262,7 @@ class TrainSet(torch.utils.data.Dataset):
             mask = np.full(img.shape[:2], float(y_edit), np.float32)
         if lm is None:
             crop = served.whole_image(img, self.size)
-            mcrop = None if mask is None else served.whole_image(np.repeat((mask * 255).astype(np.uint8)[..., None], 3, -1), self.size)[..., 0]
+            mcrop = None if mask is None else served.whole_image(mask_image(mask), self.size)[..., 0]
         else:
             canvas, lm2, place = frame(img, lm, rng, self.images, self.bg_pool)
             crop, t = served.served_crop(canvas, lm2)
