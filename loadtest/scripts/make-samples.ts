@@ -5,14 +5,26 @@
  * k6/variants.js). Deterministic; rerun after changing it and commit the output.
  * Usage: node --import tsx loadtest/scripts/make-samples.ts [outDir]
  * The k6 scenarios read any folder holding such a manifest (`-e SAMPLES_DIR=...`).
+ *
+ * With `--faces DIR` (repeatable; `--per-dir N`, default 8) it writes face photos instead: each of
+ * the first N images of every DIR (e.g. the data sets in ../shared, which are never copied into
+ * the repo) placed as a phone portrait or landscape would show it, the face about 40 % of the
+ * frame's width on a photo-like background, 960x1280 or 1280x960, JPEG q88-92. Uploads like these
+ * take the whole path (face detector, landmarks, detector, and the classifier when flagged), so
+ * per-pod figures measured with them are what a deployment of real photos needs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { capacity, type SampleMeta } from '../k6/variants.js';
 
-const outDir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'samples');
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { faces: { type: 'string', multiple: true }, 'per-dir': { type: 'string', default: '8' } },
+});
+const outDir = positionals[0] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'samples');
 
 /**
  * A face-sized blob on a gradient with sensor-like noise and some texture: photo-like statistics,
@@ -124,8 +136,41 @@ const specs = [
   { file: 'raw-640x240.tiff', w: 640, h: 240, format: 'tiff' as const, noise: 12, quality: 0 },
 ];
 
+/** A face picture placed in a photo-sized JPEG (see the header). */
+async function facePhoto(file: string, seed: number): Promise<{ buf: Buffer; w: number; h: number }> {
+  const [w, h] = seed % 2 ? [1280, 960] : [960, 1280];
+  const side = Math.round(w * (0.36 + 0.08 * ((seed * 7) % 5) / 4));
+  const face = await sharp(file).rotate().resize(side, side, { fit: 'inside', kernel: 'lanczos3' }).removeAlpha().toBuffer({ resolveWithObject: true });
+  const left = Math.round((w - face.info.width) * (0.3 + 0.4 * (((seed * 3) % 7) / 6)));
+  const top = Math.round((h - face.info.height) * (0.2 + 0.3 * (((seed * 5) % 4) / 3)));
+  const bg = sharp(picture(w, h, seed + 100, 12), { raw: { width: w, height: h, channels: 3 } });
+  const buf = await bg
+    .composite([{ input: face.data, left, top }])
+    .jpeg({ quality: 88 + (seed % 5), mozjpeg: false, optimiseCoding: true })
+    .toBuffer();
+  return { buf, w, h };
+}
+
 mkdirSync(outDir, { recursive: true });
 const manifest: SampleMeta[] = [];
+if (opts.faces?.length) {
+  const perDir = Number(opts['per-dir']);
+  let seed = 0;
+  for (const dir of opts.faces) {
+    const files = readdirSync(dir).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().slice(0, perDir);
+    if (!files.length) throw new Error(`--faces ${dir}: no JPEG/PNG/WebP images`);
+    for (const f of files) {
+      const { buf, w, h } = await facePhoto(join(dir, f), ++seed);
+      const file = `face-${String(seed).padStart(3, '0')}-${basename(dir)}.jpg`;
+      writeFileSync(join(outDir, file), buf);
+      manifest.push({ file, format: 'jpeg', mime: 'image/jpeg', width: w, height: h, bytes: buf.length, spots: jpegSpots(buf), crcs: [] });
+    }
+  }
+  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const kb = manifest.map((m) => m.bytes / 1024);
+  console.log(`${manifest.length} face photos in ${outDir}: ${Math.round(Math.min(...kb))}-${Math.round(Math.max(...kb))} KB`);
+  process.exit(0);
+}
 for (const [i, s] of specs.entries()) {
   const img = sharp(picture(s.w, s.h, i + 1, s.noise), { raw: { width: s.w, height: s.h, channels: 3 } });
   let buf: Buffer;

@@ -10,6 +10,9 @@
  *
  *   node scripts/bench.mjs [--jobs 10000] [--connections 64] [--detectors 2] [--classifiers 1]
  *                          [--accept-seconds 10] [--accept-connections 256] [--tiny] [--face-image F]
+ *                          [--samples DIR]
+ * --samples: the uploads (a folder with a manifest, see loadtest/scripts/make-samples.ts; its
+ * `--faces` mode makes face photos, which take the whole path through every model).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -20,6 +23,7 @@ import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { analysisInput, createAnalyser, type Analyser } from '@dfd/analysis';
 import { repoRoot } from '@dfd/test-support/processes';
 import { formatLoad, runLoad, type LoadReport } from './load.js';
+import { loadSamples } from './samples.js';
 import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
 import { cpuPerRun, modelPath, ortDelta, scrapeOrt, type OrtRuns } from './ort-cost.js';
 import { launchStack, realModelsPresent } from './stack.js';
@@ -37,6 +41,7 @@ const { values: a } = parseArgs({
     'ort-threads': { type: 'string', default: '1' },
     tiny: { type: 'boolean', default: false },
     'face-image': { type: 'string' },
+    samples: { type: 'string' },
     'skip-stack': { type: 'boolean', default: false },
   },
 });
@@ -140,18 +145,20 @@ const rssAt = new Map<string, number>();
 const snapshotRss = () => {
   for (const r of monitor.stop()) rssAt.set(r.name, r.samples.at(-1)?.rssMiB ?? 0);
 };
+const samples = a.samples ? loadSamples(a.samples) : undefined;
+say(`uploads: ${a.samples ? `${samples!.length} samples from ${a.samples}` : 'the committed synthetic samples (no faces: the face stage stops at the face detector)'}`);
 try {
-  const warm = await runLoad({ url: stack.url, connections: 32, durationS: 60, maxJobs: 300, mode: 'verdict' });
+  const warm = await runLoad({ url: stack.url, connections: 32, durationS: 60, maxJobs: 300, mode: 'verdict', samples });
   say(`  warm-up: ${warm.completed} jobs`);
 
-  const acc = await runLoad({ url: stack.url, connections: Number(a['accept-connections']), durationS: Number(a['accept-seconds']), mode: 'submit', drainS: 300 });
+  const acc = await runLoad({ url: stack.url, connections: Number(a['accept-connections']), durationS: Number(a['accept-seconds']), mode: 'submit', drainS: 300, samples });
   say(`\n### accept path: ${a['accept-connections']} connections uploading for ${a['accept-seconds']} s without waiting\n${formatLoad(acc)}`);
   snapshotRss();
 
   const ortBefore = await scrapeOrt(metricsUrls);
   const e2eMonitor = new Monitor(stack.services, 2_000).start();
   const t0 = Date.now();
-  const e2e: LoadReport = await runLoad({ url: stack.url, connections: Number(a.connections), durationS: Math.max(120, jobs), maxJobs: jobs, mode: 'verdict', drainS: 300, log: (l) => process.stdout.write(`  ${l}\n`) });
+  const e2e: LoadReport = await runLoad({ url: stack.url, connections: Number(a.connections), durationS: Math.max(120, jobs), maxJobs: jobs, mode: 'verdict', drainS: 300, samples, log: (l) => process.stdout.write(`  ${l}\n`) });
   say(`\n### upload → verdict: ${jobs} jobs, ${a.connections} connections each waiting for its verdict (${((Date.now() - t0) / 1000).toFixed(0)} s)\n${formatLoad(e2e)}`);
   procs = e2eMonitor.stop();
   ({ runs: ortRuns, seconds: ortWallS } = ortDelta(await scrapeOrt(metricsUrls), ortBefore));

@@ -615,6 +615,8 @@ def main():
     ap.add_argument("--init-version", default=None,
                     help="start a new run from the shipped models/detector/V and models/classifier/V")
     args = ap.parse_args()
+    if args.loso and args.init_version:
+        ap.error("--loso cannot start from --init-version: the shipped models saw every source, so nothing would be held out")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     size = served.FACE_CROP["size"]

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '@dfd/config';
 import type { MetadataEvidence } from './evidence.js';
 
 export interface EvidenceBudget {
@@ -43,10 +44,8 @@ export class EvidencePool {
   constructor(private readonly budget: EvidenceBudget = defaultEvidenceBudget) {}
 
   private spawn(): Slot {
-    const url = new URL(import.meta.url.endsWith('.ts') ? './evidence-worker.ts' : './evidence-worker.js', import.meta.url);
-    const worker = new Worker(url, {
+    const worker = startModuleWorker('./evidence-worker', import.meta.url, {
       resourceLimits: { maxOldGenerationSizeMb: this.budget.heapMb, maxYoungGenerationSizeMb: 16 },
-      execArgv: import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [],
     });
     const slot: Slot = { worker, task: null, timer: null };
     worker.on('message', (msg: { id: number; evidence?: MetadataEvidence; error?: string }) => {

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '@dfd/config';
 import type { Registry } from 'prom-client';
 import { HEARTBEAT_BYTES, heartbeatCell, monotonicNs, type FromWorker, type OpsWorkerData, type ReadinessResult, type ToWorker } from './ops-protocol.js';
 
@@ -58,7 +59,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     metricsWaitMs: opts.metricsWaitMs ?? 90,
     metricsContentType: opts.registry.contentType,
   };
-  const worker = startWorker(workerData);
+  const worker = startModuleWorker('./ops-worker', import.meta.url, { workerData });
 
   let closed = false;
   const post = (msg: ToWorker) => {
@@ -131,15 +132,3 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   };
 }
 
-/** The listener's thread, from dist (.js) or, under tsx (tests), from the .ts sources. */
-function startWorker(workerData: OpsWorkerData): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const file = new URL(fromSources ? './ops-worker.ts' : './ops-worker.js', import.meta.url);
-  // No execArgv of the parent: flags such as --test are not for this thread.
-  if (!fromSources) return new Worker(file, { workerData, execArgv: [] });
-  // `--import tsx` in a worker's execArgv is not enough: before Node 22.22 tsx registers its
-  // loader on the main thread only. So the thread registers it itself, then loads the .ts file.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); });`;
-  return new Worker(boot, { eval: true, workerData, execArgv: [] });
-}
