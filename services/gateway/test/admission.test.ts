@@ -9,7 +9,7 @@ import { colourImage, RED, sleep, startRedis, startService, waitFor, type RedisS
 
 const policy: AdmissionPolicy = { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60 };
 const NOW = 1_700_000_000_000;
-const snap = (s: Partial<QueueSnapshot>): QueueSnapshot => ({ now: NOW, waiting: 0, active: 0, doneLong: 0, doneShort: 0, firstLong: 0, firstShort: 0, oldestWaiting: 0, lastFinish: 0, ...s });
+const snap = (s: Partial<QueueSnapshot>): QueueSnapshot => ({ now: NOW, waiting: 0, active: 0, doneLong: 0, doneShort: 0, firstLong: 0, firstShort: 0, oldestWaiting: 0, lastFinish: 0, deferred: 0, ...s });
 
 describe('admission decision from a queue snapshot', () => {
   it('reads ADMISSION_* from the environment, validated with the rest of the configuration', () => {
@@ -48,8 +48,25 @@ describe('admission decision from a queue snapshot', () => {
     // Retry-After: when the predicted wait is back under the bound, (409 / 10) - 20 -> 21 s.
     assert.ok(!over.admit && over.retryAfterS === Math.ceil(409 / 10 - 20), `retry ${!over.admit && over.retryAfterS}`);
     assert.match(!over.admit ? over.message : '', /would wait about 41 s/);
-    const huge = decide({ ...s, waiting: 1_000_000 }, policy);
-    assert.ok(!huge.admit && huge.retryAfterS === 60, 'Retry-After is clamped');
+    const huge = decide({ ...s, waiting: 1_000_000 }, policy, 0, 0, 0);
+    assert.ok(!huge.admit && huge.retryAfterS === 60, 'Retry-After is capped');
+  });
+
+  it('counts the callers already told to come back: Retry-After covers them too, and is spread past the cap', () => {
+    // 10/s; 409 queued -> 21 s until the queue is under the bound.
+    const s = snap({ waiting: 400, active: 8, doneLong: 40, firstLong: NOW - 4_000, doneShort: 40, firstShort: NOW - 4_000 });
+    const alone = decide(s, policy);
+    assert.ok(!alone.admit && alone.retryAfterS === 21);
+    // 100 refused callers due back (all replicas) take 10 s more at 10/s; 50 more refused here since the snapshot, 5 s.
+    const behind = decide({ ...s, deferred: 100 }, policy);
+    assert.ok(!behind.admit && behind.retryAfterS === 31, `retry ${!behind.admit && behind.retryAfterS}`);
+    assert.match(!behind.admit ? behind.message : '', /100 refused callers are due back before you/);
+    const more = decide({ ...s, deferred: 100 }, policy, 0, 50);
+    assert.ok(!more.admit && more.retryAfterS === 36);
+    // 2,000 due back at 10/s is far past the 60 s cap: spread over its second half, not all at 60 s.
+    const spread = [0, 0.25, 0.5, 0.999].map((u) => decide({ ...s, deferred: 2_000 }, policy, 0, 0, u));
+    const values = spread.map((d) => (!d.admit ? d.retryAfterS : -1));
+    assert.deepEqual(values, [60, 53, 45, 31]);
   });
 
   it('follows a burst: the short window lifts the rate, and local admissions count before the next snapshot', () => {

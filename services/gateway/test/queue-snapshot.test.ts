@@ -23,6 +23,26 @@ test('the queue snapshot reads the oldest waiting job through a declared key', a
     const s = await probe.snapshot();
     assert.equal(s.waiting, 2);
     assert.equal(s.oldestWaiting, first.timestamp, 'the age of the oldest waiting job');
+    assert.equal(s.deferred, 0);
+
+    // Replica A reports callers it refused; replica B (another probe, another connection) sees
+    // those still due back, not those whose second has passed, and the hash does not outlive them.
+    const other = new Redis(server.url);
+    try {
+      const replicaB = new QueueWaitProbe(other, queue, { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60 });
+      const nowS = Math.floor(s.now / 1000);
+      await probe.snapshot(new Map([[nowS + 30, 5], [nowS + 50, 2], [nowS - 5, 3]]));
+      const seen = await replicaB.snapshot();
+      assert.equal(seen.deferred, 7, 'callers due back in 30 s and 50 s; the one already past is dropped');
+      const key = queue.toKey('admission-deferred');
+      assert.deepEqual(Object.keys(await redis.hgetall(key)).sort(), [String(nowS + 30), String(nowS + 50)]);
+      const ttl = await redis.pttl(key);
+      assert.ok(ttl > 60_000 && ttl <= 120_000, `the hash expires after the longest Retry-After (pttl ${ttl})`);
+      await replicaB.snapshot(new Map([[nowS + 30, 1]]));
+      assert.equal((await probe.snapshot()).deferred, 8);
+    } finally {
+      other.disconnect();
+    }
   } finally {
     await queue.close();
     redis.disconnect();

@@ -10,6 +10,13 @@ import type { Queue } from 'bullmq';
  * workers. One Lua call returns, at Redis's clock, the depth (waiting + prioritized + active),
  * the finishes in the long and the short window, the first finish in each window and the enqueue
  * time of the oldest waiting job.
+ *
+ * Refused callers are part of the load too. Each replica reports, with its next snapshot, how many
+ * callers it told to come back in which second; the script keeps those counts in one hash and
+ * returns how many are still due (`deferred`). A refused caller's Retry-After then covers the
+ * drain of the queue under the bound and the callers told to come back before it, at the
+ * measured rate: with 2,000 users and 25 verdicts/s the honest answer is a minute, not the 1 s
+ * that brought every refused user back at once (about 700 refusals/s, each with its upload).
  */
 
 export interface QueueSnapshot {
@@ -27,6 +34,8 @@ export interface QueueSnapshot {
   oldestWaiting: number;
   /** Finish time of the latest job ever kept in BullMQ's records (ms), 0 when none. */
   lastFinish: number;
+  /** Refused callers (all replicas) whose Retry-After has not run out yet. */
+  deferred: number;
 }
 
 export interface AdmissionPolicy {
@@ -65,6 +74,15 @@ export function completionRate(s: QueueSnapshot, p: AdmissionPolicy): number | n
 const clampRetry = (s: number, p: AdmissionPolicy) => Math.min(p.maxRetryAfterS, Math.max(1, Math.ceil(s)));
 
 /**
+ * Past the cap, every caller would be told the same number and all come back in the same second;
+ * they are spread over the cap's second half instead (`u` uniform in [0, 1)).
+ */
+function spreadRetry(s: number, p: AdmissionPolicy, u: number): number {
+  if (Math.ceil(s) <= p.maxRetryAfterS) return clampRetry(s, p);
+  return Math.max(1, p.maxRetryAfterS - Math.floor(u * Math.ceil(p.maxRetryAfterS / 2)));
+}
+
+/**
  * The admission decision for one more job, `extra` being jobs this replica admitted since the
  * snapshot was taken.
  * - empty queue: admit;
@@ -73,9 +91,10 @@ const clampRetry = (s: number, p: AdmissionPolicy) => Math.min(p.maxRetryAfterS,
  *   job has now waited longer than both the window and the bound with nothing finishing
  *   (workers gone or wedged): then refuse ("stalled");
  * - otherwise wait = (waiting + active + 1) / rate; above the bound refuse, with Retry-After the
- *   time until the predicted wait is back under the bound.
+ *   time until the predicted wait is back under the bound plus the time to admit the callers
+ *   already told to come back (`deferredExtra`: those this replica refused since the snapshot).
  */
-export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0): Decision {
+export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0, deferredExtra = 0, u = Math.random()): Decision {
   const depth = s.waiting + s.active + extra;
   if (depth === 0) return { admit: true, reason: 'idle', waitS: 0, ratePerS: completionRate(s, p), depth };
   const rate = completionRate(s, p);
@@ -96,7 +115,8 @@ export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0): Decisio
   }
   const waitS = (depth + 1) / rate;
   if (waitS <= p.maxWaitS) return { admit: true, reason: 'within_bound', waitS, ratePerS: rate, depth };
-  const retryAfterS = clampRetry(waitS - p.maxWaitS, p);
+  const ahead = s.deferred + deferredExtra;
+  const retryAfterS = spreadRetry(waitS - p.maxWaitS + ahead / rate, p, u);
   return {
     admit: false,
     reason: 'predicted_wait',
@@ -104,13 +124,14 @@ export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0): Decisio
     ratePerS: rate,
     depth,
     retryAfterS,
-    message: `The service is overloaded: ${depth} analyses are queued or running and about ${rate.toFixed(1)} finish per second, so a new one would wait about ${Math.ceil(waitS)} s (the bound is ${p.maxWaitS} s); retry in ${retryAfterS} s.`,
+    message: `The service is overloaded: ${depth} analyses are queued or running and about ${rate.toFixed(1)} finish per second, so a new one would wait about ${Math.ceil(waitS)} s (the bound is ${p.maxWaitS} s)${ahead > 0 ? `, and ${ahead} refused callers are due back before you` : ''}; retry in ${retryAfterS} s.`,
   };
 }
 
-// KEYS: wait, prioritized, active, completed, failed, and (when the wait list was not empty a moment
-// before) the job hash of its oldest entry, read by the caller: every key the script touches is
-// declared. ARGV: long window ms, short window ms.
+// KEYS: wait, prioritized, active, completed, failed, the deferral hash (second -> callers due back
+// then), and (when the wait list was not empty a moment before) the job hash of its oldest entry,
+// read by the caller: every key the script touches is declared. ARGV: long window ms, short window
+// ms, the hash's lifetime ms, then pairs (second, callers) this replica refused since its last call.
 const SNAPSHOT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -137,11 +158,22 @@ for _, k in ipairs({KEYS[4], KEYS[5]}) do
   if r[2] and tonumber(r[2]) > last then last = tonumber(r[2]) end
 end
 local oldest = 0
-if KEYS[6] and redis.call('LLEN', KEYS[1]) > 0 then
-  local ts = redis.call('HGET', KEYS[6], 'timestamp')
+if KEYS[7] and redis.call('LLEN', KEYS[1]) > 0 then
+  local ts = redis.call('HGET', KEYS[7], 'timestamp')
   if ts then oldest = tonumber(ts) end
 end
-return {now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldest, last}
+for i = 4, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[6], ARGV[i], tonumber(ARGV[i + 1]))
+end
+if #ARGV >= 5 then redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[3])) end
+local nowS = math.floor(now / 1000)
+local deferred = 0
+local fields = redis.call('HGETALL', KEYS[6])
+for i = 1, #fields, 2 do
+  if tonumber(fields[i]) <= nowS then redis.call('HDEL', KEYS[6], fields[i])
+  else deferred = deferred + tonumber(fields[i + 1]) end
+end
+return {now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldest, last, deferred}
 `;
 
 /** Reads snapshots for one BullMQ queue: the oldest waiting job's id, then the counts in one script. */
@@ -151,16 +183,22 @@ export class QueueWaitProbe {
     private readonly queue: Queue,
     private readonly policy: AdmissionPolicy,
   ) {
-    if (!(redis as any).dfdQueueSnapshot) redis.defineCommand('dfdQueueSnapshot', { lua: SNAPSHOT_LUA }); // 5 or 6 keys
+    if (!(redis as any).dfdQueueSnapshot) redis.defineCommand('dfdQueueSnapshot', { lua: SNAPSHOT_LUA }); // 6 or 7 keys
   }
 
-  async snapshot(): Promise<QueueSnapshot> {
+  /**
+   * `deferrals`: callers this replica refused since its last snapshot, by the second (Unix s)
+   * they were told to come back.
+   */
+  async snapshot(deferrals: ReadonlyMap<number, number> = new Map()): Promise<QueueSnapshot> {
     const k = this.queue.keys;
     // The oldest waiting job (wait is a list, oldest at the tail): its hash is a declared key.
     const oldestId = await this.redis.lindex(k.wait!, -1);
-    const keys = [k.wait, k.prioritized, k.active, k.completed, k.failed, ...(oldestId ? [this.queue.toKey(oldestId)] : [])];
-    const r = (await (this.redis as any).dfdQueueSnapshot(keys.length, ...keys, String(this.policy.windowS * 1000), String(this.policy.shortWindowS * 1000))) as number[];
-    const [now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish] = r.map(Number) as [number, number, number, number, number, number, number, number, number];
-    return { now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish };
+    const keys = [k.wait, k.prioritized, k.active, k.completed, k.failed, this.queue.toKey('admission-deferred'), ...(oldestId ? [this.queue.toKey(oldestId)] : [])];
+    const pairs = [...deferrals].flatMap(([second, n]) => [String(second), String(n)]);
+    const lifetimeMs = (this.policy.maxRetryAfterS + 60) * 1000;
+    const r = (await (this.redis as any).dfdQueueSnapshot(keys.length, ...keys, String(this.policy.windowS * 1000), String(this.policy.shortWindowS * 1000), String(lifetimeMs), ...pairs)) as number[];
+    const [now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish, deferred] = r.map(Number) as [number, number, number, number, number, number, number, number, number, number];
+    return { now, waiting, active, doneLong, doneShort, firstLong, firstShort, oldestWaiting, lastFinish, deferred };
   }
 }

@@ -53,6 +53,10 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
   let snap: QueueSnapshot | null = null;
   let snapAt = 0;
   let admittedSince = 0;
+  // Callers refused since the last snapshot, by the second they were told to come back; sent with
+  // the next snapshot, so every replica counts them among the callers due back.
+  let deferrals = new Map<number, number>();
+  let deferredSince = 0;
   let inflight: Promise<void> | null = null;
   let last: Decision | null = null;
 
@@ -77,13 +81,16 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
   /** Two Redis round trips per refresh interval and replica, however many uploads arrive. */
   async function current(): Promise<QueueSnapshot | null> {
     if (snap && Date.now() - snapAt < cfg.refreshMs) return snap;
-    inflight ??= probe
-      .snapshot()
-      .then((s) => {
-        snap = s;
-        snapAt = Date.now();
-        admittedSince = 0;
-      })
+    inflight ??= (async () => {
+      const sent = deferrals;
+      deferrals = new Map();
+      const s = await probe.snapshot(sent);
+      snap = s;
+      snapAt = Date.now();
+      admittedSince = 0;
+      // Refusals made while this snapshot was on its way are in `deferrals` and still local.
+      deferredSince = [...deferrals.values()].reduce((a, b) => a + b, 0);
+    })()
       .catch((err: Error) => {
         // Redis away: decide nothing here; the route answers 503 on its own.
         app.log.debug({ err: err.message }, 'admission snapshot failed');
@@ -100,12 +107,15 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
     if (req.method !== 'POST' || !routes.has(req.routeOptions.url ?? '')) return;
     const s = await current();
     if (!s) return;
-    const d = decide(s, cfg, admittedSince);
+    const d = decide(s, cfg, admittedSince, deferredSince);
     last = d;
     if (d.admit) {
       admittedSince++;
       return;
     }
+    const dueBack = Math.floor(Date.now() / 1000) + d.retryAfterS;
+    deferrals.set(dueBack, (deferrals.get(dueBack) ?? 0) + 1);
+    deferredSince++;
     refused.inc({ reason: d.reason });
     throw new ApiError(429, 'overloaded', d.message, { 'retry-after': String(d.retryAfterS) });
   });
