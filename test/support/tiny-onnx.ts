@@ -46,6 +46,13 @@ export interface TinyModelOptions {
   gain?: number;
   /** Swaps the colour rule (blue-dominant → positive). */
   invert?: boolean;
+  /**
+   * Weighs the picture by a left-to-right ramp (0 at the left edge, 2 at the right) before the
+   * colour rule: the score then depends on which side the colour is, so a mirror changes it.
+   */
+  ramp?: boolean;
+  /** Written into model.json as `mirror_average: { within }`. */
+  mirrorWithin?: number;
 }
 
 /** Writes models/<name>/<version>/model.onnx + model.json under `modelsDir` and returns the folder. */
@@ -64,7 +71,8 @@ export function writeTinyModel(modelsDir: string, opts: TinyModelOptions, versio
   const graph = {
     name: opts.name,
     node: [
-      { op_type: 'AveragePool', input: ['input'], output: ['pooled'], attribute: [{ name: 'kernel_shape', ints: [pool, pool], type: INTS }, { name: 'strides', ints: [pool, pool], type: INTS }] },
+      ...(opts.ramp ? [{ op_type: 'Mul', input: ['input', 'ramp'], output: ['weighted'] }] : []),
+      { op_type: 'AveragePool', input: [opts.ramp ? 'weighted' : 'input'], output: ['pooled'], attribute: [{ name: 'kernel_shape', ints: [pool, pool], type: INTS }, { name: 'strides', ints: [pool, pool], type: INTS }] },
       { op_type: 'Conv', input: ['pooled', 'conv_w', 'conv_b'], output: ['conv'], attribute: [{ name: 'kernel_shape', ints: [1, 1], type: INTS }] },
       { op_type: 'Relu', input: ['conv'], output: ['feat'] },
       { op_type: 'GlobalAveragePool', input: ['feat'], output: ['gap'] },
@@ -78,6 +86,7 @@ export function writeTinyModel(modelsDir: string, opts: TinyModelOptions, versio
       { name: 'fc_w', dims: [2, 4], data_type: FLOAT_T, float_data: gemmW },
       { name: 'fc_b', dims: [2], data_type: FLOAT_T, float_data: [0, 0] },
       { name: 'cam_w', dims: [2, 4, 1, 1], data_type: FLOAT_T, float_data: gemmW },
+      ...(opts.ramp ? [{ name: 'ramp', dims: [1, 1, 1, size], data_type: FLOAT_T, float_data: Array.from({ length: size }, (_, x) => (2 * x) / (size - 1)) }] : []),
     ],
     input: [valueInfo('input', ['N', 3, size, size])],
     output: [valueInfo('logits', ['N', 2]), valueInfo('cam', ['N', 2, h, h])],
@@ -103,6 +112,7 @@ export function writeTinyModel(modelsDir: string, opts: TinyModelOptions, versio
     positive_label: opts.positive,
     threshold: opts.threshold ?? 0.5,
     uncertain_band: opts.band ?? [0.4, 0.6],
+    ...(opts.mirrorWithin ? { mirror_average: { within: opts.mirrorWithin } } : {}),
   };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(spec, null, 2));
   return dir;

@@ -61,6 +61,10 @@ MASK_LOSS_WEIGHT = 0.5
 # score of 2.2.0 moved by a median 0.09 under a mirror and flipped 16 % of verdicts.
 TWIN_SHARE = 0.5   # of (edited, real) units in an epoch
 TWIN_LOSS_WEIGHT = 1.0
+# Served postprocessing of the detector (model.json `mirror_average`, applied by the serving code):
+# a face scoring within this distance of the threshold is scored again mirrored and the two logits
+# averaged. Calibration below places the threshold on scores made that way.
+MIRROR_WITHIN = 0.15
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
 AUGMENTATION = (
@@ -515,6 +519,34 @@ def predict(net, crops, bs=64):
     return np.concatenate(pe), np.concatenate(pt), np.concatenate(ce)
 
 
+def mirrored(crops):
+    return [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+
+
+def mirror_served(s, s_mirror, threshold, within):
+    """The served score under `mirror_average` (packages/model-runtime classifier-model.ts): the
+    mean of the two logits where the plain score lies within `within` of the threshold."""
+    z = lambda p: np.log(np.clip(p, 1e-7, 1 - 1e-7) / np.clip(1 - p, 1e-7, 1 - 1e-7))
+    avg = 1 / (1 + np.exp(-(z(s) + z(s_mirror)) / 2))
+    return np.where(np.abs(s - threshold) <= within, avg, s)
+
+
+def calibrate_mirrored(y, s, s_mirror, src, within):
+    """calibrate() on served scores: the threshold decides which faces are averaged, and the
+    averaged scores decide the threshold, so iterate to a fixed point (a few steps suffice)."""
+    c = calibrate(y, s, src)
+    for _ in range(5):
+        c2 = calibrate(y, mirror_served(s, s_mirror, c["threshold"], within), src)
+        if c2["threshold"] == c["threshold"]:
+            break
+        c = c2
+    served_s = mirror_served(s, s_mirror, c["threshold"], within)
+    c = calibrate(y, served_s, src)
+    c["mirror_average_within"] = within
+    c["val_share_mirrored"] = round(float((np.abs(s - c["threshold"]) <= within).mean()), 4)
+    return c, served_s
+
+
 # ---------------------------------------------------------------- paired synthetic test set
 def build_paired_test(rows, images, lms, test_real, out_dir, n, seed):
     """Each test real beside its own self-blend and retouch, with the edit mask (written as PNG).
@@ -559,7 +591,7 @@ def sha256(path):
     return h.hexdigest()
 
 
-def export(net, name, head, out_dir, size, labels, calib, description, training, metrics):
+def export(net, name, head, out_dir, size, labels, calib, description, training, metrics, mirror_within=None):
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "model.onnx")
     w = Export(net, head).eval()
@@ -582,6 +614,7 @@ def export(net, name, head, out_dir, size, labels, calib, description, training,
                           "face_crop": served.FACE_CROP},
         "labels": labels, "positive_label": labels[1], "score": "softmax(logits)[1]",
         "threshold": calib["threshold"], "uncertain_band": calib["uncertain_band"], "calibration": calib,
+        **({"mirror_average": {"within": mirror_within}} if mirror_within else {}),
         "cam": "cam[n,k,i,j]: per-cell logits of the 14x14 map; logits[n,k] = mean_ij cam[n,k,i,j]",
         "training": training, "metrics": metrics,
         "parity": {"input": "x[i] = sin(0.00731*i + 0.5), flattened [2,3,H,W], float32", "batch": 2,
@@ -792,7 +825,8 @@ def main():
 
     # ------------------------------------------------ calibration (validation) and test figures
     vs, vt, _ = predict(net, [crops[i] for i in val])
-    calib_det = calibrate(val_y, vs, src[val])
+    vs_m, _, _ = predict(net, mirrored([crops[i] for i in val]))
+    calib_det, vs = calibrate_mirrored(val_y, vs, vs_m, src[val], MIRROR_WITHIN)
     # Faces the detector leans towards edited (its Youden threshold, below the shipped one): at the
     # shipped threshold too few retouched validation faces remain to place a threshold reliably.
     flagged = (val_y == 1) & (vs >= calib_det["youden_threshold"])
@@ -809,6 +843,7 @@ def main():
 
     test = idx((sp == "test") & ~np.isin(src, held))
     ts, tt_, _ = predict(net, [crops[i] for i in test])
+    ts = mirror_served(ts, predict(net, mirrored([crops[i] for i in test]))[0], calib_det["threshold"], MIRROR_WITHIN)
     ty = (lab[test] != "real").astype(int)
     thr = calib_det["threshold"]
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
@@ -876,7 +911,8 @@ def main():
         exp = os.path.join(run_dir, "export")
         export(net, "detector", "edit_head", os.path.join(exp, "detector"), size, ["real", "edited"], calib_det,
                "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop. "
-               "Research use only.", training, {k: v for k, v in metrics.items() if k != "calibration_classifier"})
+               "Research use only.", training, {k: v for k, v in metrics.items() if k != "calibration_classifier"},
+               mirror_within=MIRROR_WITHIN)
         export(net, "classifier", "type_head", os.path.join(exp, "classifier"), size, ["deepfake", "retouched"], calib_cls,
                "Edit-type classifier for faces the detector flags: deepfake (0: generated or swapped) vs retouched (1). "
                "Research use only.", training, {"calibration": calib_cls})

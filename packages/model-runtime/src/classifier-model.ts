@@ -34,6 +34,43 @@ function softmax(logits: ArrayLike<number>, offset: number, n: number): number[]
   return exps.map((e) => e / sum);
 }
 
+interface RawOutputs {
+  logits: Float32Array;
+  classes: number;
+  cam: Float32Array | null;
+  camDims: [number, number, number, number] | null;
+}
+
+/** The inputs `pick` of an NCHW batch, each mirrored left to right. */
+function mirrorPlanes(input: Float32Array, pick: number[], W: number, H: number): Float32Array {
+  const per = 3 * W * H;
+  const out = new Float32Array(pick.length * per);
+  pick.forEach((n, k) => {
+    for (let row = 0; row < 3 * H; row++) {
+      const src = n * per + row * W;
+      const dst = k * per + row * W;
+      for (let x = 0; x < W; x++) out[dst + x] = input[src + W - 1 - x]!;
+    }
+  });
+  return out;
+}
+
+/** raw[n] := mean(raw[n], mirrored[k]), the mirrored map flipped back first. */
+function averageMirrored(raw: RawOutputs, n: number, mirrored: RawOutputs, k: number): void {
+  for (let c = 0; c < raw.classes; c++) {
+    raw.logits[n * raw.classes + c] = (raw.logits[n * raw.classes + c]! + mirrored.logits[k * raw.classes + c]!) / 2;
+  }
+  if (!raw.cam || !raw.camDims || !mirrored.cam) return;
+  const [, C, h, w] = raw.camDims;
+  for (let c = 0; c < C; c++) {
+    for (let y = 0; y < h; y++) {
+      const a = ((n * C + c) * h + y) * w;
+      const b = ((k * C + c) * h + y) * w;
+      for (let x = 0; x < w; x++) raw.cam[a + x] = (raw.cam[a + x]! + mirrored.cam[b + w - 1 - x]!) / 2;
+    }
+  }
+}
+
 /**
  * An image classifier described by a model.json: does the preprocessing the spec asks for,
  * runs the ONNX session and reads softmax scores and the class activation map.
@@ -94,17 +131,29 @@ export class ImageClassifierModel {
 
   /** Runs the session on an already preprocessed batch. */
   async runTensor(input: Float32Array, batch: number): Promise<Prediction[]> {
-    const { logits, cam: camTensor } = await this.runRaw(input, batch);
-    const classes = Number(logits.dims[1]);
-    const logitData = logits.data as Float32Array;
+    return this.decode(await this.outputs(input, batch), batch);
+  }
+
+  private async outputs(input: Float32Array, batch: number): Promise<RawOutputs> {
+    const { logits, cam } = await this.runRaw(input, batch);
+    return {
+      logits: logits.data as Float32Array,
+      classes: Number(logits.dims[1]),
+      cam: cam ? (cam.data as Float32Array) : null,
+      camDims: cam ? (cam.dims.map(Number) as [number, number, number, number]) : null,
+    };
+  }
+
+  private decode(raw: RawOutputs, batch: number): Prediction[] {
+    const { logits: logitData, classes } = raw;
     const pos = this.positiveIndex;
     const preds: Prediction[] = [];
     for (let n = 0; n < batch; n++) {
       const probabilities = softmax(logitData, n * classes, classes);
       let cam: ActivationMap | null = null;
-      if (camTensor) {
-        const [, c, h, w] = camTensor.dims.map(Number) as [number, number, number, number];
-        const data = camTensor.data as Float32Array;
+      if (raw.cam && raw.camDims) {
+        const [, c, h, w] = raw.camDims;
+        const data = raw.cam;
         const start = (n * c + pos) * h * w;
         const slice = Array.from(data.subarray(start, start + h * w));
         if (c === 2) {
@@ -120,9 +169,25 @@ export class ImageClassifierModel {
     return preds;
   }
 
+  /**
+   * Predictions after the model's own postprocessing. With `mirror_average` in model.json, an
+   * input whose score lies within `within` of the threshold is run again mirrored, and its logits
+   * and map are the mean of the two (the mirrored map flipped back): a verdict near the threshold
+   * then does not depend on which way the face looks. Only those inputs pay a second run.
+   */
   async predict(images: RgbImage[]): Promise<Prediction[]> {
     if (images.length === 0) return [];
-    return this.runTensor(await this.preprocess(images), images.length);
+    const input = await this.preprocess(images);
+    const raw = await this.outputs(input, images.length);
+    const within = this.spec.mirror_average?.within;
+    if (!within) return this.decode(raw, images.length);
+    const first = this.decode(raw, images.length);
+    const again = first.flatMap((p, i) => (Math.abs(p.score - this.spec.threshold) <= within ? [i] : []));
+    if (again.length === 0) return first;
+    const { width: W, height: H } = this.spec.preprocessing;
+    const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
+    again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
+    return this.decode(raw, images.length);
   }
 
   async release(): Promise<void> {

@@ -30,6 +30,11 @@ export interface ModelSpec {
   positive_label: string;
   threshold: number;
   uncertain_band: [number, number];
+  /**
+   * Postprocessing: an input scoring within `within` of the threshold is scored again mirrored
+   * and the two are averaged (logits and map). Calibrated that way in training.
+   */
+  mirror_average?: { within: number };
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -78,6 +83,8 @@ export function readModelSpec(dir: string): ModelSpec {
   if (!spec.labels.includes(spec.positive_label)) fail(dir, `positive_label "${spec.positive_label}" is not one of labels`);
   const [lo, hi] = spec.uncertain_band;
   if (!(lo <= spec.threshold && spec.threshold <= hi)) fail(dir, 'uncertain_band must contain threshold');
+  const within = spec.mirror_average?.within;
+  if (spec.mirror_average !== undefined && !(typeof within === 'number' && within > 0 && within <= 1)) fail(dir, 'mirror_average.within must be a number in (0, 1]');
   return spec;
 }
 
