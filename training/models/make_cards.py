@@ -49,6 +49,11 @@ def training_text(t):
             + (f"Initialised from the shipped {t['initialised_from']} (this run fine-tunes it; the minutes above are this "
                f"run's only).\n\n" if t.get("initialised_from") else "")
             + (f"Mask supervision: {t['mask_supervision']}.\n\n" if t.get("mask_supervision") else "")
+            + (f"Twins: {round(100 * t['twins']['share_of_units'])} % of the (edited, real) pairs of an epoch were framed "
+               f"twice (independent framing, re-encoding and colour; one of the two mirrored), and a consistency loss "
+               f"({t['twins']['loss']}, weight {t['twins']['weight']}) pulled the two verdicts together.\n\n" if t.get("twins") else "")
+            + (f"Weight average: what was validated and exported is an exponential average of the weights (decay "
+               f"{t['weight_average']['ema_decay_per_step']} per step).\n\n" if t.get("weight_average") else "")
             + f"Augmentation: {t.get('augmentation')}\n\nLibraries: {json.dumps(t.get('libraries'))}. Reproduce: `npm run train` "
             f"(run `{t.get('run')}`), then `training/models/promote.py`.")
 
@@ -61,7 +66,24 @@ def io_text(mj):
             f"x*{p['scale']:.8f}, (x-mean)/std with mean {p['mean']}, std {p['std']}.\n"
             f"- outputs `logits` [N,2] and `cam` {mj['outputs'][1]['shape']}: {mj['cam']}.\n"
             f"- decision (applied by the model server from this file): `{mj['labels'][1]}` at or above {mj['threshold']} "
-            f"and above the band, `{mj['labels'][0]}` below both, `uncertain` inside {mj['uncertain_band']}.")
+            f"and above the band, `{mj['labels'][0]}` below both, `uncertain` inside {mj['uncertain_band']}."
+            + (f"\n- mirror averaging (applied by the serving code from this file): a face scoring within "
+               f"{mj['mirror_average']['within']} of the threshold is scored again mirrored and the two logits (and maps) "
+               f"are averaged; the threshold was calibrated on scores made that way "
+               f"({round(100 * mj['calibration'].get('val_share_mirrored', 0), 1)} % of validation faces took the second run)."
+               if mj.get("mirror_average") else ""))
+
+
+def robustness_weakness(rob):
+    r = (rob or {}).get("robustness") or {}
+    if not r:
+        return ("- Verdicts near the threshold change under a mirror image, half-size resampling or placement on a larger "
+                "canvas; real photos are stable, edited ones near the threshold are not.")
+    overall = ", ".join(f"{k} {pct(v['all']['flip_rate'])}" for k, v in r.items())
+    worst = max(((e["flip_rate"], s, k) for k, v in r.items() for s, e in v.items() if s != "all"), default=None)
+    return (f"- Verdicts near the threshold still change under a transform of the upload (flip rate over the robustness "
+            f"subset: {overall}; target 5 %). The worst source is {worst[1]} at {pct(worst[0])} under {worst[2]}: "
+            "faces scoring near the threshold move between `uncertain` and a decided answer.")
 
 
 def detector_card(mj, ev, paired, loso, rob=None):
@@ -131,8 +153,7 @@ def detector_card(mj, ev, paired, loso, rob=None):
               f"- The uncertain band holds {pct(o['uncertain'] / o['n']) if o.get('n') else 'about 15 %'} of answers but the "
               f"decided answers are right only {pct(o.get('accuracy_decided'))} of the time: a `real` answer is weak "
               "evidence; an `edited` answer is strong evidence.",
-              "- Verdicts near the threshold change under a mirror image, half-size resampling or placement on a larger "
-              "canvas (see Robustness); real photos are stable, edited ones near the threshold are not.",
+              robustness_weakness(rob),
               "- Unseen sources: in short leave-one-source-out runs (recipe of 2.0.0) only StyleGAN1 stayed separable (AUC "
               "0.83); the other GAN sources fell to 0.40-0.52 and DFDC swaps to 0.30, i.e. what the model learns about one "
               "generator or swap method barely transfers to another.",
@@ -141,7 +162,11 @@ def detector_card(mj, ev, paired, loso, rob=None):
               "",
               "## Serving cost",
               "The network's shape is that of 2.0.0: one detector run per face 40.5 ms vs 28.2 ms for detector 1.0.0 (ratio "
-              "1.44; batch 1, 1 intra-op thread, interleaved in one run on the 2-core development machine, load average 3.9).", ""]
+              "1.44; batch 1, 1 intra-op thread, interleaved in one run on the 2-core development machine, load average 3.9)."
+              + (f" Mirror averaging adds a second run for faces near the threshold ({round(100 * share, 1)} % of validation "
+                 f"faces), so about {1 + share:.2f} runs per face: {40.5 * (1 + share):.1f} ms, ratio {40.5 * (1 + share) / 28.2:.2f}."
+                 if (share := (mj.get("calibration") or {}).get("val_share_mirrored")) is not None and mj.get("mirror_average") else ""),
+              ""]
     return "\n".join(lines) + "\n"
 
 
