@@ -7,7 +7,7 @@ import { loadGatewayConfig } from '../src/config.js';
 import { decide, type AdmissionPolicy, type QueueSnapshot } from '../src/limits/predicted-wait.js';
 import { colourImage, RED, sleep, startRedis, startService, waitFor, type RedisServer, type ServiceHandle } from './helpers.js';
 
-const policy: AdmissionPolicy = { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60 };
+const policy: AdmissionPolicy = { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60, coldStartDepth: 64 };
 const NOW = 1_700_000_000_000;
 const snap = (s: Partial<QueueSnapshot>): QueueSnapshot => ({ now: NOW, waiting: 0, active: 0, doneLong: 0, doneShort: 0, firstLong: 0, firstShort: 0, oldestWaiting: 0, lastFinish: 0, deferred: 0, ...s });
 
@@ -20,11 +20,23 @@ describe('admission decision from a queue snapshot', () => {
     assert.throws(() => loadGatewayConfig({ ADMISSION_MAX_WAIT_S: 'soon', ADMISSION_RATE_WINDOW_S: '1' }), (err: Error) => /ADMISSION_MAX_WAIT_S must be a number/.test(err.message) && /ADMISSION_RATE_WINDOW_S must be >= 2/.test(err.message));
   });
 
-  it('admits an empty queue, and a cold queue (nothing finished yet) however deep', () => {
+  it('admits an empty queue, and a cold queue (nothing finished yet) up to the cold-start depth', () => {
     assert.equal(decide(snap({}), policy).admit, true);
-    const cold = decide(snap({ waiting: 5_000, active: 8, oldestWaiting: NOW - 10_000 }), policy);
+    const cold = decide(snap({ waiting: 55, active: 8, oldestWaiting: NOW - 10_000 }), policy);
     assert.equal(cold.admit, true);
     assert.equal(cold.reason, 'cold_start');
+    assert.equal(decide(snap({ waiting: 5_000, active: 8 }), { ...policy, coldStartDepth: 0 }).admit, true, '0: no bound');
+  });
+
+  it('past the cold-start depth refuses as warming up, the callers due back first spreading Retry-After', () => {
+    const full = decide(snap({ waiting: 56, active: 8 }), policy, 0, 0, 0);
+    assert.ok(!full.admit && full.reason === 'warming_up' && full.retryAfterS === 2, JSON.stringify(full));
+    assert.match(!full.admit ? full.message : '', /warming up: 64 analyses are queued or running and none has finished yet/);
+    // 64 already told to come back: one cold-start depth ahead, 2 s more.
+    const later = decide(snap({ waiting: 56, active: 8, deferred: 64 }), policy, 0, 0, 0);
+    assert.ok(!later.admit && later.retryAfterS === 4);
+    // Local admissions count: 63 in the queue, one admitted here since the snapshot.
+    assert.equal(decide(snap({ waiting: 63 }), policy, 1).admit, false);
   });
 
   it('refuses when jobs finished before but now wait longer than the window and the bound with nothing finishing', () => {
@@ -118,6 +130,7 @@ describe('admission by predicted wait against a real gateway and Redis', () => {
         MAX_CONCURRENT_JOBS_PER_KEY: '0',
         ADMISSION_MAX_WAIT_S: String(MAX_WAIT_S),
         ADMISSION_RATE_WINDOW_S: '120',
+        ADMISSION_COLD_START_DEPTH: '40',
       },
       '/readyz',
     );
@@ -129,12 +142,19 @@ describe('admission by predicted wait against a real gateway and Redis', () => {
     await redis?.stop('SIGKILL');
   });
 
-  it('cold start: with no completion rate yet, uploads are admitted however deep the queue', async () => {
+  it('cold start: with no completion rate yet, uploads are admitted up to ADMISSION_COLD_START_DEPTH, then refused before the body', async () => {
     for (let i = 0; i < 40; i++) {
       const r = await upload();
       assert.equal(r.status, 202, JSON.stringify(r.json));
     }
     assert.equal(await queue.getWaitingCount(), 40);
+    await sleep(300); // the next snapshot sees the 40
+    const r = await upload();
+    assert.equal(r.status, 429, JSON.stringify(r.json));
+    assert.equal(r.json.error.code, 'overloaded');
+    assert.match(r.json.error.message, /warming up: 40 analyses/);
+    assert.ok(Number(r.headers.get('retry-after')) >= 2);
+    assert.equal(await queue.getWaitingCount(), 40, 'nothing was queued for the refused upload');
   });
 
   it('with a recorded rate and no detector, uploads get a fast 429 overloaded with an honest Retry-After; polls still answer', async () => {

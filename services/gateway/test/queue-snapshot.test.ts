@@ -14,7 +14,7 @@ test('the queue snapshot reads the oldest waiting job through a declared key', a
   const redis = new Redis(server.url);
   const queue = createAnalysisQueue('analyses', redisConnectionOptions(server.url));
   try {
-    const probe = new QueueWaitProbe(redis, queue, { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60 });
+    const probe = new QueueWaitProbe(redis, queue, { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60, coldStartDepth: 64 });
     const empty = await probe.snapshot();
     assert.equal(empty.waiting, 0);
     assert.equal(empty.oldestWaiting, 0, 'no waiting job: no age');
@@ -29,7 +29,7 @@ test('the queue snapshot reads the oldest waiting job through a declared key', a
     // those still due back, not those whose second has passed, and the hash does not outlive them.
     const other = new Redis(server.url);
     try {
-      const replicaB = new QueueWaitProbe(other, queue, { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60 });
+      const replicaB = new QueueWaitProbe(other, queue, { maxWaitS: 20, windowS: 30, shortWindowS: 5, maxRetryAfterS: 60, coldStartDepth: 64 });
       const nowS = Math.floor(s.now / 1000);
       await probe.snapshot(new Map([[nowS + 30, 5], [nowS + 50, 2], [nowS - 5, 3]]));
       const seen = await replicaB.snapshot();

@@ -47,11 +47,17 @@ export interface AdmissionPolicy {
   shortWindowS: number;
   /** Retry-After is clamped to [1, maxRetryAfterS]. */
   maxRetryAfterS: number;
+  /**
+   * Before any completion rate is known, admit while fewer than this many jobs are queued or
+   * running (0: no bound). A cold stack met by 2,000 users at once otherwise admitted all it
+   * could decode, and the accepts of that first wave took 3-6 s.
+   */
+  coldStartDepth: number;
 }
 
 export type Decision =
   | { admit: true; reason: 'idle' | 'cold_start' | 'within_bound'; waitS: number; ratePerS: number | null; depth: number }
-  | { admit: false; reason: 'predicted_wait' | 'stalled'; waitS: number; ratePerS: number | null; depth: number; retryAfterS: number; message: string };
+  | { admit: false; reason: 'predicted_wait' | 'stalled' | 'warming_up'; waitS: number; ratePerS: number | null; depth: number; retryAfterS: number; message: string };
 
 /** Jobs per second finished in one window, over the time since its first finish (at least 1 s). */
 function windowRate(done: number, first: number, now: number, windowS: number): number {
@@ -87,9 +93,11 @@ function spreadRetry(s: number, p: AdmissionPolicy, u: number): number {
  * snapshot was taken.
  * - empty queue: admit;
  * - no finish in the window: admit (cold start: no job has ever finished, workers are starting,
- *   or traffic comes after a quiet spell), unless jobs did finish before and the oldest waiting
- *   job has now waited longer than both the window and the bound with nothing finishing
- *   (workers gone or wedged): then refuse ("stalled");
+ *   or traffic comes after a quiet spell) up to `coldStartDepth` jobs queued or running, unless
+ *   jobs did finish before and the oldest waiting job has now waited longer than both the window
+ *   and the bound with nothing finishing (workers gone or wedged): then refuse ("stalled");
+ *   past `coldStartDepth` refuse ("warming_up"): with no rate to go by, Retry-After assumes the
+ *   workers take on `coldStartDepth` jobs every 2 s, and counts the callers due back first;
  * - otherwise wait = (waiting + active + 1) / rate; above the bound refuse, with Retry-After the
  *   time until the predicted wait is back under the bound plus the time to admit the callers
  *   already told to come back (`deferredExtra`: those this replica refused since the snapshot).
@@ -109,6 +117,19 @@ export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0, deferred
         depth,
         retryAfterS: clampRetry(p.windowS, p),
         message: `No analysis has finished in the last ${p.windowS} s while ${depth} are queued or running (the oldest has waited ${Math.round(oldestAgeS)} s); new uploads are refused until work moves again.`,
+      };
+    }
+    if (p.coldStartDepth > 0 && depth >= p.coldStartDepth) {
+      const ahead = s.deferred + deferredExtra;
+      const retryAfterS = spreadRetry(2 * (1 + ahead / p.coldStartDepth), p, u);
+      return {
+        admit: false,
+        reason: 'warming_up',
+        waitS: Infinity,
+        ratePerS: null,
+        depth,
+        retryAfterS,
+        message: `The service is warming up: ${depth} analyses are queued or running and none has finished yet; retry in ${retryAfterS} s.`,
       };
     }
     return { admit: true, reason: 'cold_start', waitS: 0, ratePerS: null, depth };

@@ -25,6 +25,7 @@ export function readAdmissionConfig(env: EnvReader): AdmissionConfig {
     shortWindowS: Math.min(5, windowS),
     maxRetryAfterS: env.int('ADMISSION_MAX_RETRY_AFTER_S', 60, { min: 1, max: 3_600 }),
     refreshMs: env.int('ADMISSION_REFRESH_MS', 250, { min: 10, max: 10_000 }),
+    coldStartDepth: env.int('ADMISSION_COLD_START_DEPTH', 64, { min: 0, max: 1_000_000 }),
   };
   return cfg;
 }
