@@ -110,7 +110,7 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
   await app.register(swagger, { openapi: openapiInfo as any });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, { registry, queue, readiness });
-  await app.register(admissionPlugin, { cfg: cfg.admission, redis, queue, registry }); // 429 overloaded by predicted wait, before auth and body
+  await app.register(admissionPlugin, { cfg: cfg.admission, redis, queue, registry, maxInflightUploads: cfg.maxInflightDecodes }); // 429 overloaded by predicted wait, before auth and body
   await app.register(webPlugin); // the upload page at / (public/)
   const api = await registerPublicApi(app, { cfg, redis, connection, queue, events, service, logger, background: opts.background ?? true }); // /v1 routes, auth, limits, webhooks
 

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import { createAnalysisQueue, redisConnectionOptions } from '@dfd/jobs';
 import { loadGatewayConfig } from '../src/config.js';
@@ -277,5 +277,55 @@ describe('admission by predicted wait against a real gateway and Redis', () => {
     } finally {
       await worker.close();
     }
+  });
+});
+
+/** Uploads in flight in one gateway process are bounded too (MAX_INFLIGHT_DECODES), before the body. */
+describe('uploads in flight against a real gateway and Redis', () => {
+  let redis: RedisServer;
+  let gateway: ServiceHandle;
+  before(async () => {
+    redis = await startRedis();
+    gateway = await startService('gateway', { REDIS_URL: redis.url, QUEUE_NAME: 'inflight', ALLOW_ANONYMOUS: 'true', RATE_LIMIT_PER_MINUTE: '0', MAX_CONCURRENT_JOBS_PER_KEY: '0', MAX_INFLIGHT_DECODES: '2' }, '/readyz');
+  });
+  after(async () => {
+    await gateway?.stop('SIGTERM', 5_000);
+    await redis?.stop('SIGKILL');
+  });
+
+  /** An upload whose body is announced and never sent: admitted, it stays in flight until closed. */
+  function stalledUpload(): Promise<{ sock: Socket; head: Promise<string> }> {
+    return new Promise((resolve, reject) => {
+      const sock = connect(gateway.httpPort, '127.0.0.1', () => {
+        sock.write(`POST /v1/analyses HTTP/1.1\r\nhost: x\r\ncontent-type: image/png\r\ncontent-length: 100000\r\n\r\n`);
+        resolve({ sock, head });
+      });
+      let got = '';
+      const head = new Promise<string>((res) => sock.on('data', (d) => ((got += d.toString('latin1')), got.includes('\r\n\r\n') && res(got))));
+      sock.on('error', reject);
+    });
+  }
+
+  it('past the bound answers 429 busy at once with Retry-After, and admits again once an upload ends', async () => {
+    const a = await stalledUpload();
+    const b = await stalledUpload();
+    await sleep(300); // both reach the gateway's onRequest and are admitted
+    const png = await colourImage('png', RED, 32, 77);
+    const t0 = performance.now();
+    const refused = await fetch(`http://127.0.0.1:${gateway.httpPort}/v1/analyses`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+    const ms = performance.now() - t0;
+    const body = (await refused.json()) as any;
+    assert.equal(refused.status, 429, JSON.stringify(body));
+    assert.equal(body.error.code, 'busy');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    console.log(`429 busy with 2 uploads in flight in ${ms.toFixed(1)} ms`);
+    a.sock.destroy();
+    await sleep(200);
+    const ok = await fetch(`http://127.0.0.1:${gateway.httpPort}/v1/analyses`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+    assert.equal(ok.status, 202, JSON.stringify(await ok.clone().json()));
+    // The answered upload no longer counts: one stalled upload and nothing else in flight.
+    const again = await fetch(`http://127.0.0.1:${gateway.httpPort}/v1/analyses`, { method: 'POST', body: await colourImage('png', RED, 32, 78), headers: { 'content-type': 'image/png' } });
+    assert.equal(again.status, 202);
+    b.sock.destroy();
   });
 });

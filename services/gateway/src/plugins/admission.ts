@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
@@ -37,6 +37,11 @@ interface AdmissionOptions {
   registry: PromNs.Registry;
   /** POST routes that create work; everything else (polls, health, docs) is never refused. */
   routes?: string[];
+  /**
+   * Uploads this process may be receiving and decoding at once (MAX_INFLIGHT_DECODES): an
+   * admitted upload counts until its response is sent. Past it, 429 `busy` before the body.
+   */
+  maxInflightUploads: number;
 }
 
 /**
@@ -58,6 +63,36 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
   // the next snapshot, so every replica counts them among the callers due back.
   let deferrals = new Map<number, number>();
   let deferredSince = 0;
+  // Uploads admitted and not yet answered, and the callers refused for that, by due second.
+  let inflightUploads = 0;
+  const busyDue = new Map<number, number>();
+  const defer = (dueBack: number) => {
+    deferrals.set(dueBack, (deferrals.get(dueBack) ?? 0) + 1);
+    deferredSince++;
+  };
+
+  /**
+   * A burst met by a cold or idle stack: the predicted wait admits a queue's worth at once, and
+   * the accepts then wait on this process's CPU (reading bodies, decoding; 3-6 s in the first
+   * seconds of a 2,000-user run). So the uploads in flight are bounded too, and refused callers are
+   * spread out: Retry-After assumes this process takes on `maxInflightUploads` uploads a second
+   * and counts those told to come back before.
+   */
+  function refuseBusy(): never {
+    const nowS = Math.floor(Date.now() / 1000);
+    let ahead = 0;
+    for (const [second, n] of busyDue) {
+      if (second <= nowS) busyDue.delete(second);
+      else ahead += n;
+    }
+    const retryAfterS = Math.min(cfg.maxRetryAfterS, 1 + Math.floor(ahead / opts.maxInflightUploads));
+    busyDue.set(nowS + retryAfterS, (busyDue.get(nowS + retryAfterS) ?? 0) + 1);
+    defer(nowS + retryAfterS);
+    refused.inc({ reason: 'uploads_in_flight' });
+    throw new ApiError(429, 'busy', `This server is receiving and decoding as many uploads as it can (${inflightUploads}); retry in ${retryAfterS} s.`, {
+      'retry-after': String(retryAfterS),
+    });
+  }
   let inflight: Promise<void> | null = null;
   let last: Decision | null = null;
 
@@ -104,20 +139,23 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
     return snap;
   }
 
-  app.addHook('onRequest', async (req: FastifyRequest) => {
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.method !== 'POST' || !routes.has(req.routeOptions.url ?? '')) return;
+    if (inflightUploads >= opts.maxInflightUploads) refuseBusy();
     const s = await current();
-    if (!s) return;
-    const d = decide(s, cfg, admittedSince, deferredSince);
-    last = d;
-    if (d.admit) {
+    if (s) {
+      const d = decide(s, cfg, admittedSince, deferredSince);
+      last = d;
+      if (!d.admit) {
+        defer(Math.floor(Date.now() / 1000) + d.retryAfterS);
+        refused.inc({ reason: d.reason });
+        throw new ApiError(429, 'overloaded', d.message, { 'retry-after': String(d.retryAfterS) });
+      }
       admittedSince++;
-      return;
     }
-    const dueBack = Math.floor(Date.now() / 1000) + d.retryAfterS;
-    deferrals.set(dueBack, (deferrals.get(dueBack) ?? 0) + 1);
-    deferredSince++;
-    refused.inc({ reason: d.reason });
-    throw new ApiError(429, 'overloaded', d.message, { 'retry-after': String(d.retryAfterS) });
+    // Counted until the response is sent or the connection goes ('close' fires either way).
+    if (inflightUploads >= opts.maxInflightUploads) refuseBusy();
+    inflightUploads++;
+    reply.raw.once('close', () => inflightUploads--);
   });
 }, { name: 'dfd-admission' });
