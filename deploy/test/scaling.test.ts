@@ -69,12 +69,14 @@ test("detector pods asked for in users-500 and users-2000; maxReplicas covers th
     assert.ok(r.steadyRaw <= limits.max, `${r.scenario}: steady state needs ${r.steadyRaw} pods > maxReplicas ${limits.max}`);
     assert.ok(r.steadyDesired * cap.detector.throughputPerPod >= r.arrivalRate, `${r.scenario}: capacity below arrival rate`);
     assert.ok(r.steadyDesired >= r.podsNeeded);
-    assert.ok(r.burstDesired >= r.steadyDesired, `${r.scenario}: burst reaction below steady need`);
+    // A ramp that leaves a backlog must scale out at least to the steady need on the waiting list
+    // alone; one that minReplicas absorbs (no backlog) is left to the active-jobs trigger.
+    assert.ok(r.rampBacklog === 0 || r.burstDesired >= r.steadyDesired, `${r.scenario}: burst reaction below steady need`);
   }
   // The numbers quoted in the README / report for the shipped values.
   assert.deepEqual(rows.map((r) => [r.scenario, r.arrivalRate, r.steadyDesired, r.burstDesired]), [
-    ["users-500", 125, 5, 5],
-    ["users-2000", 500, 17, 30],
+    ["users-500", 125, 3, 2],
+    ["users-2000", 500, 12, 30],
   ]);
 });
 
