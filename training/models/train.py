@@ -535,13 +535,13 @@ def calibrate_mirrored(y, s, s_mirror, src, within):
     """calibrate() on served scores: the threshold decides which faces are averaged, and the
     averaged scores decide the threshold, so iterate to a fixed point (a few steps suffice)."""
     c = calibrate(y, s, src)
-    for _ in range(5):
-        c2 = calibrate(y, mirror_served(s, s_mirror, c["threshold"], within), src)
-        if c2["threshold"] == c["threshold"]:
-            break
+    for _ in range(6):
+        served_s = mirror_served(s, s_mirror, c["threshold"], within)
+        c2 = calibrate(y, served_s, src)
+        converged = c2["threshold"] == c["threshold"]
         c = c2
-    served_s = mirror_served(s, s_mirror, c["threshold"], within)
-    c = calibrate(y, served_s, src)
+        if converged:
+            break
     c["mirror_average_within"] = within
     c["val_share_mirrored"] = round(float((np.abs(s - c["threshold"]) <= within).mean()), 4)
     return c, served_s

@@ -180,13 +180,16 @@ export class ImageClassifierModel {
     const input = await this.preprocess(images);
     const raw = await this.outputs(input, images.length);
     const within = this.spec.mirror_average?.within;
-    if (!within) return this.decode(raw, images.length);
-    const first = this.decode(raw, images.length);
-    const again = first.flatMap((p, i) => (Math.abs(p.score - this.spec.threshold) <= within ? [i] : []));
-    if (again.length === 0) return first;
-    const { width: W, height: H } = this.spec.preprocessing;
-    const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
-    again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
+    if (within) {
+      // Scores only (the maps are decoded once, after any averaging).
+      const score = (n: number) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!;
+      const again = images.flatMap((_, n) => (Math.abs(score(n) - this.spec.threshold) <= within ? [n] : []));
+      if (again.length > 0) {
+        const { width: W, height: H } = this.spec.preprocessing;
+        const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
+        again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
+      }
+    }
     return this.decode(raw, images.length);
   }
 

@@ -104,6 +104,7 @@ function spreadRetry(s: number, p: AdmissionPolicy, u: number): number {
  */
 export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0, deferredExtra = 0, u = Math.random()): Decision {
   const depth = s.waiting + s.active + extra;
+  const ahead = s.deferred + deferredExtra;
   if (depth === 0) return { admit: true, reason: 'idle', waitS: 0, ratePerS: completionRate(s, p), depth };
   const rate = completionRate(s, p);
   if (rate === null) {
@@ -120,7 +121,6 @@ export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0, deferred
       };
     }
     if (p.coldStartDepth > 0 && depth >= p.coldStartDepth) {
-      const ahead = s.deferred + deferredExtra;
       const retryAfterS = spreadRetry(2 * (1 + ahead / p.coldStartDepth), p, u);
       return {
         admit: false,
@@ -136,7 +136,6 @@ export function decide(s: QueueSnapshot, p: AdmissionPolicy, extra = 0, deferred
   }
   const waitS = (depth + 1) / rate;
   if (waitS <= p.maxWaitS) return { admit: true, reason: 'within_bound', waitS, ratePerS: rate, depth };
-  const ahead = s.deferred + deferredExtra;
   const retryAfterS = spreadRetry(waitS - p.maxWaitS + ahead / rate, p, u);
   return {
     admit: false,
