@@ -9,7 +9,7 @@ import { FaceStage } from '@dfd/face';
 import { normaliseUpload } from '@dfd/imaging';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
 import { readFile } from 'node:fs/promises';
-import { repoRoot } from '@dfd/test-support/processes';
+import { repoRoot, trainingPython } from '@dfd/test-support/processes';
 import { datasetsDir, requireDatasets } from '@dfd/test-support/datasets';
 
 // One preprocessing definition: the tensor training computes (training/models/served.py) and the
@@ -31,7 +31,7 @@ test('training and serving build the same model input for the same file', { skip
       const region = stage.alignedCrop(upload.image, faces[0]!, crop.size, crop.template5 ?? undefined).image;
       const served = await detector.preprocess([region]);
       const out = join(tmp, 'x.f32');
-      const r = spawnSync(process.env.TRAIN_PYTHON ?? '/usr/bin/python3',
+      const r = spawnSync(trainingPython,
         [join(repoRoot, 'training/models/served_input.py'), join(detector.dir, 'model.json'), path, JSON.stringify(faces[0]!.landmarks), out],
         { encoding: 'utf8', cwd: join(repoRoot, 'training/models') });
       assert.equal(r.status, 0, r.stderr);

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageClassifierModel, readModelSpec } from '@dfd/model-runtime';
+import { trainingPython } from './processes.js';
 
 /**
  * The fixed input both sides build without sharing a random generator:
@@ -38,7 +39,7 @@ interface LegacyReference {
 function legacyParity(ref: LegacyReference, height: number, width: number): Parity {
   const out = join(mkdtempSync(join(tmpdir(), 'dfd-parity-')), 'input.f32');
   const code = `import torch\ng = torch.Generator().manual_seed(${ref.input_seed})\nx = torch.rand(2, 3, ${height}, ${width}, generator=g) * 2 - 1\nopen(${JSON.stringify(out)}, 'wb').write(x.numpy().astype('<f4').tobytes())`;
-  const r = spawnSync(process.env.TRAIN_PYTHON ?? '/usr/bin/python3', ['-c', code], { encoding: 'utf8' });
+  const r = spawnSync(trainingPython, ['-c', code], { encoding: 'utf8' });
   assert.equal(r.status, 0, `rebuilding the reference input needs Debian's python3-torch: ${r.stderr}`);
   const buf = readFileSync(out);
   legacyInputs.set(ref, new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4));

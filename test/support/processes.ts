@@ -48,3 +48,6 @@ export function startLatencyProbe(url: string, everyMs = 20): { stop(): Promise<
     },
   };
 }
+
+/** The Python that runs training code (Debian's, with python3-torch); scripts/train.mjs reads the same variable. */
+export const trainingPython = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';

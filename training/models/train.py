@@ -54,6 +54,20 @@ RETOUCHED_SOURCES = {"ciplab-photoshop"}
 # without a mask, so they get the image-level loss only.
 GENERATED_SOURCES = {"stylegan1", "boredhumans-gan", "pggan-interfacegan"}
 SYNTH_SHARE = {"self-blend": 0.3, "retouch": 0.25}  # of edited samples; the rest is spread over FAKE_POOLS
+# Relative draw weight of each fake pool (others 1): the DFDC swaps and the Photoshop edits are the
+# sources 2.3.0 served worst (AUC 0.69 and 0.74 against test reals), and DFDC is the largest pool.
+FAKE_POOL_WEIGHT = {"dfdc-swap": 2.0, "ciplab-photoshop": 1.5}
+# The real a dataset fake is paired with comes from its own domain (the video a swap was made from
+# when that is in training, else that dataset's reals; the generators' training sets for GAN faces),
+# so the pair loss below compares a swap with a frame of the same room and camera, not with a
+# studio portrait.
+DOMAIN_REAL_POOL = {"dfdc-swap": "dfdc-real", "ciplab-photoshop": "ciplab-real", "stylegan1": "ffhq",
+                    "pggan-interfacegan": "celebahq"}
+# Pair loss: within each (edited, real) unit the edited logit must exceed the real one
+# (softplus(z_real - z_edited)). Synthetic edits are paired with their own original framed
+# identically (same canvas, crop jitter, re-encoding and flip), so the only difference the pair
+# shows is the edit itself.
+PAIR_LOSS_WEIGHT = 0.5
 MASK_LOSS_WEIGHT = 0.5
 # Twins: the same image (and the same synthetic edit) framed twice, independently, one of the two
 # mirrored. Their edited logits are pulled together (symmetric KL between the two Bernoulli
@@ -250,9 +264,11 @@ def finish(crop, rng, mask=None, flip=None):
 
 
 class TrainSet(torch.utils.data.Dataset):
-    """specs: (kind, index, edited, type, twin, second) with kind image | self-blend | retouch; type
-    -1 = none; twin = the spec's twin group (-1 = none), second = 1 for the twin framed second.
-    Items: (input, edited, type, mask, has_mask, twin); mask is the served crop's edit mask (uint8)
+    """specs: (kind, index, edited, type, twin, second, pair, fkey) with kind image | self-blend |
+    retouch; type -1 = none; twin = the spec's twin group (-1 = none), second = 1 for the twin framed
+    second; pair = the (edited, real) pair it belongs to; fkey = the spec whose framing it takes (its
+    own position, or its edited partner's for an aligned real).
+    Items: (input, edited, type, mask, has_mask, twin, pair); mask is the served crop's edit mask (uint8)
     where it is known: synthetic edits (their own mask), reals (none of it), generated faces (all of
     it). Twins share the edit (its random draws come from the group's generator) and the flip is
     opposite; framing and the rest of finish() are drawn independently."""
@@ -265,11 +281,16 @@ class TrainSet(torch.utils.data.Dataset):
         return len(self.specs)
 
     def __getitem__(self, i):
-        kind, idx, y_edit, y_type, twin, second = self.specs[i]
+        kind, idx, y_edit, y_type, twin, second, pair, fkey = self.specs[i]
         grp = i if twin < 0 else twin
         rng_edit = np.random.default_rng([self.seed, grp, 0])
-        rng = np.random.default_rng([self.seed, i, 1])
-        flip = None if twin < 0 else (np.random.default_rng([self.seed, grp, 2]).random() < 0.5) != bool(second)
+        # Framing, re-encoding and finish() draws come from the spec named by fkey: an aligned real
+        # is framed exactly as its edited partner (two generators, so that a branch taken in frame()
+        # cannot shift finish()'s draws).
+        rng = np.random.default_rng([self.seed, fkey, 1])
+        rng_finish = np.random.default_rng([self.seed, fkey, 3])
+        ftwin, fsecond = self.specs[fkey][4], self.specs[fkey][5]
+        flip = None if ftwin < 0 else (np.random.default_rng([self.seed, ftwin, 2]).random() < 0.5) != bool(fsecond)
         img, lm = self.images[idx], self.lms[idx]
         mask = None
         if kind == "self-blend":
@@ -286,10 +307,10 @@ class TrainSet(torch.utils.data.Dataset):
             canvas, lm2, place = frame(img, lm, rng, self.images, self.bg_pool)
             crop, t = served.served_crop(canvas, lm2)
             mcrop = None if mask is None else mask_crop(mask, t, place, self.size)
-        crop, mcrop = finish(crop, rng, mcrop, flip)
+        crop, mcrop = finish(crop, rng_finish, mcrop, flip)
         has = mcrop is not None
         m = torch.from_numpy(mcrop if has else np.zeros((self.size, self.size), np.uint8))
-        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has, twin
+        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has, twin, pair
 
 
 def twin_pairs(twins):
@@ -306,19 +327,42 @@ def twin_pairs(twins):
     return a, b
 
 
-def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_share=0.0):
-    """Half edited, half real. An edit synthesised from a real is paired with that same real in the
-    batch, so both sides of the label show the same person, camera and background. A share of the
-    (edited, real) units is followed by its twin (see TrainSet)."""
-    specs = []
-
-    def unit(a, b):
-        if rng.random() < twin_share:
-            p = len(specs)
-            specs.extend([a + (p, 0), b + (p + 1, 0), a + (p, 1), b + (p + 1, 1)])
+def edit_real_pairs(pairs, edited):
+    """Batch positions (e, r) of the edited and the real member of each pair that both landed in
+    this batch."""
+    seen, e, r = {}, [], []
+    for k, (p, y) in enumerate(zip(pairs, edited)):
+        if p < 0:
+            continue
+        if p in seen and edited[seen[p]] != y:
+            j = seen.pop(p)
+            e.append(j if y == 0 else k)
+            r.append(k if y == 0 else j)
         else:
-            specs.extend([a + (-1, 0), b + (-1, 0)])
+            seen[p] = k
+    return e, r
+
+
+def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_share=0.0, same_video=None):
+    """Half edited, half real, in (edited, real) pairs. An edit synthesised from a real is paired
+    with that same real, framed identically, so both sides of the label show the same person,
+    camera, background and framing; a dataset fake is paired with a real of its own domain
+    (DOMAIN_REAL_POOL; for a DFDC swap the video it was made from when same_video has it). A share
+    of the units is followed by its twin (see TrainSet)."""
+    specs = []
+    same_video = same_video or {}
+
+    def unit(a, b, aligned):
+        twins = rng.random() < twin_share
+        for second in ((0, 1) if twins else (0,)):
+            p = len(specs)
+            ta, tb = (p, p + 1) if twins else (-1, -1)
+            if twins and second:
+                ta, tb = specs[-2][4], specs[-1][4]
+            specs.extend([a + (ta, second, p, p), b + (tb, second, p, p if aligned else p + 1)])
     fake_names = list(pools_fake)
+    fake_w = np.array([FAKE_POOL_WEIGHT.get(s, 1.0) for s in fake_names])
+    fake_w = fake_w / fake_w.sum()
     real_names = list(pools_real)
     kinds = [k for k, v in synth_share.items() if v > 0]
     p_synth = sum(synth_share.values()) if len(synth_pool) else 0.0
@@ -329,13 +373,17 @@ def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_sha
             if len(pool) == 0:
                 continue
             j = int(pool[int(rng.integers(len(pool)))])
-            unit((k, j, 1, 0 if k == "self-blend" else 1), ("image", j, 0, -1))
+            unit((k, j, 1, 0 if k == "self-blend" else 1), ("image", j, 0, -1), True)
         else:
-            s = fake_names[int(rng.integers(len(fake_names)))]
+            s = fake_names[int(rng.choice(len(fake_names), p=fake_w))]
             j = int(pools_fake[s][int(rng.integers(len(pools_fake[s])))])
-            r = real_names[int(rng.integers(len(real_names)))]
-            unit(("image", j, 1, 1 if s in RETOUCHED_SOURCES else 0),
-                 ("image", int(pools_real[r][int(rng.integers(len(pools_real[r])))]), 0, -1))
+            if j in same_video:
+                rj = int(same_video[j][int(rng.integers(len(same_video[j])))])
+            else:
+                r = DOMAIN_REAL_POOL.get(s)
+                r = r if r in pools_real else real_names[int(rng.integers(len(real_names)))]
+                rj = int(pools_real[r][int(rng.integers(len(pools_real[r])))])
+            unit(("image", j, 1, 1 if s in RETOUCHED_SOURCES else 0), ("image", rj, 0, -1), False)
     return specs[:n]
 
 
@@ -645,6 +693,7 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (checkpoint kept)")
     ap.add_argument("--twin-share", type=float, default=TWIN_SHARE, help="share of units framed twice (0 = off)")
     ap.add_argument("--ema", type=float, default=EMA_DECAY, help="weight-average decay per step (0 = off)")
+    ap.add_argument("--pair-loss", type=float, default=PAIR_LOSS_WEIGHT, help="weight of the (edited, real) pair loss (0 = off)")
     ap.add_argument("--init-version", default=None,
                     help="start a new run from the shipped models/detector/V and models/classifier/V")
     args = ap.parse_args()
@@ -700,6 +749,13 @@ def main():
     pools_real = {k: v for k, v in pools_real.items() if len(v)}
     pools_fake = {k: v for k, v in pools_fake.items() if len(v)}
     synth_pool = {k: v[has_lm[v]] for k, v in pools_real.items()}
+    # A DFDC swap's own source video among the training reals (v1 and v2 groups joined per video).
+    gkeys = np.array([group_key(r["group"]) for r in rows])
+    real_by_video = {}
+    for i in pools_real.get("dfdc-real", []):
+        real_by_video.setdefault(gkeys[i], []).append(int(i))
+    same_video = {int(j): real_by_video[gkeys[j]] for j in pools_fake.get("dfdc-swap", []) if gkeys[j] in real_by_video}
+    log(f"{len(same_video)} training DFDC swaps have their source video among the training reals")
     donors = idx(tr & (lab == "real") & has_lm)
     bg_pool = idx(tr)
     generated = np.isin(src, list(GENERATED_SOURCES))
@@ -753,12 +809,13 @@ def main():
             break
         te0 = time.time()
         rng = np.random.default_rng([args.seed, ep, zlib.crc32((args.loso or "main").encode())])
-        specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, SYNTH_SHARE, args.twin_share)
+        specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, SYNTH_SHARE,
+                           args.twin_share, same_video)
         ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep, generated=generated)
         dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers)
         net.train()
-        tl = tc = tn = tw = tp = 0.0
-        for bi, (x, ye, yt, mk, has, twin) in enumerate(dl):
+        tl = tc = tn = tw = tp = pl = pn = 0.0
+        for bi, (x, ye, yt, mk, has, twin, pair) in enumerate(dl):
             f = min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, step / total)))
             for g, b in zip(opt.param_groups, base):
                 g["lr"] = b * f
@@ -780,6 +837,13 @@ def main():
                 loss = loss + TWIN_LOSS_WEIGHT * cons
                 tw += cons.item() * len(a)
                 tp += len(a)
+            e, r = edit_real_pairs(pair.tolist(), ye.tolist())
+            if e and args.pair_loss > 0:
+                z = le[:, 1] - le[:, 0]
+                rank = F.softplus(z[r] - z[e]).mean()
+                loss = loss + args.pair_loss * rank
+                pl += rank.item() * len(e)
+                pn += len(e)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -795,7 +859,7 @@ def main():
             if (bi + 1) % 25 == 0 or bi + 1 == steps_per_epoch:
                 el = time.time() - t_train
                 log(f"ep {ep + 1}/{args.epochs} step {bi + 1}/{steps_per_epoch} loss {tl / tn:.4f} acc {tc / tn:.3f} "
-                    f"twin-kl {tw / max(1, tp):.4f} "
+                    f"twin-kl {tw / max(1, tp):.4f} pair {pl / max(1, pn):.4f} "
                     f"elapsed {el / 60:.1f}m eta {el / step * (total - step) / 60:.1f}m")
         recalibrate_bn(ema, bn_crops)
         vs, _, _ = predict(ema, [crops[i] for i in val])
@@ -894,6 +958,10 @@ def main():
                 "twins": {"share_of_units": args.twin_share, "loss": "symmetric KL of the edited verdicts",
                           "weight": TWIN_LOSS_WEIGHT} if args.twin_share > 0 else None,
                 "weight_average": {"ema_decay_per_step": args.ema} if args.ema > 0 else None,
+                "pairs": {"loss": "softplus(z_real - z_edited) within each (edited, real) unit", "weight": args.pair_loss,
+                          "synthetic edits": "paired with their own original, framed identically",
+                          "dataset fakes": "paired with a real of their own domain", "domain_real_pool": DOMAIN_REAL_POOL,
+                          "fake_pool_weight": FAKE_POOL_WEIGHT} if args.pair_loss > 0 else None,
                 "lr": args.lr, "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
                 "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
                                  "retouch share of edited samples": SYNTH_SHARE["retouch"]},

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Checks the (edited, real) pairing of train.py on synthetic images (run by test/training/pairs.test.ts):
+- every unit holds one edited and one real spec sharing a pair id, both in the same batch-ordered run;
+- a synthetic edit's real is its own original and is framed exactly as the edit: with the edit
+  switched off, the two training inputs are identical, and with it on they differ;
+- a dataset fake's real comes from its domain's pool, a DFDC swap's from its own video when known;
+- fake pools are drawn by FAKE_POOL_WEIGHT.
+Prints one JSON line of what it measured; exits 1 on a failed check."""
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train  # noqa: E402
+
+
+def face_landmarks(rng, size=256):
+    """68 points laid out like a frontal face (jaw, brows, nose, eyes, mouth) with a little jitter."""
+    c = size / 2
+    pts = []
+    for k in range(17):
+        a = np.pi * (0.05 + 0.9 * k / 16)
+        pts.append((c - 70 * np.cos(a), c + 10 + 80 * np.sin(a)))
+    pts += [(c - 60 + 10 * k, c - 45) for k in range(5)] + [(c + 20 + 10 * k, c - 45) for k in range(5)]
+    pts += [(c, c - 30 + 10 * k) for k in range(4)] + [(c - 20 + 10 * k, c + 12) for k in range(5)]
+    for ex in (c - 35, c + 35):
+        pts += [(ex - 12 + 8 * (k % 3) + (4 if k >= 3 else 0), c - 30 + (3 if k % 3 else 0)) for k in range(6)]
+    pts += [(c - 30 + 5 * k, c + 40 + (8 if 3 < k < 9 else 0)) for k in range(12)]
+    pts += [(c - 20 + 5 * k, c + 44) for k in range(8)]
+    return np.asarray(pts, np.float32) + rng.normal(0, 1.0, (68, 2)).astype(np.float32)
+
+
+def main():
+    rng = np.random.default_rng(7)
+    n = 40
+    images = rng.integers(0, 256, (n, 256, 256, 3)).astype(np.uint8)
+    lms = [face_landmarks(rng) for _ in range(n)]
+    # pools: indices 0-9 dfdc-real, 10-19 ffhq, 20-29 dfdc-swap, 30-39 stylegan1
+    pools_real = {"dfdc-real": np.arange(0, 10), "ffhq": np.arange(10, 20)}
+    pools_fake = {"dfdc-swap": np.arange(20, 30), "stylegan1": np.arange(30, 40)}
+    same_video = {20: [3], 21: [4, 5]}
+    specs = train.make_specs(pools_real, pools_fake, pools_real, 2000, np.random.default_rng(1),
+                             train.SYNTH_SHARE, twin_share=0.5, same_video=same_video)
+    fails = []
+    by_pair = {}
+    for k, s in enumerate(specs):
+        by_pair.setdefault(s[6], []).append(k)
+    complete = [v for v in by_pair.values() if len(v) == 2]
+    if len(complete) < len(by_pair) - 1:  # the last unit may be cut by n
+        fails.append("pairs without two members")
+    drawn = {"dfdc-swap": 0, "stylegan1": 0}
+    for a, b in complete:
+        ka, ia, ya = specs[a][0], specs[a][1], specs[a][2]
+        kb, ib, yb = specs[b][0], specs[b][1], specs[b][2]
+        if {ya, yb} != {0, 1} or b != a + 1:
+            fails.append(f"pair {a},{b} is not an adjacent (edited, real) pair")
+            continue
+        if ka in ("self-blend", "retouch"):
+            if ib != ia or specs[b][7] != a:
+                fails.append(f"synthetic pair {a} not aligned to its own original")
+        else:
+            s = "dfdc-swap" if ia < 30 else "stylegan1"
+            drawn[s] += 1
+            if ia in same_video:
+                if ib not in same_video[ia]:
+                    fails.append(f"swap {ia} paired with {ib}, not its video")
+            elif ib not in pools_real[train.DOMAIN_REAL_POOL[s]]:
+                fails.append(f"{s} {ia} paired outside its domain ({ib})")
+            if specs[b][7] != b:
+                fails.append(f"dataset pair {a} framed alike")
+    ratio = drawn["dfdc-swap"] / max(1, drawn["stylegan1"])
+    want = train.FAKE_POOL_WEIGHT.get("dfdc-swap", 1.0) / train.FAKE_POOL_WEIGHT.get("stylegan1", 1.0)
+    if abs(ratio - want) > 0.35 * want:
+        fails.append(f"dfdc-swap/stylegan1 draw ratio {ratio:.2f}, want about {want:.2f}")
+
+    # Framing alignment through the real TrainSet: the edited spec with its edit switched off must
+    # give exactly its real partner's input.
+    synth = [(a, b) for a, b in complete if specs[a][0] in ("self-blend", "retouch")][:12]
+    plain = [s if s[0] == "image" else ("image",) + s[1:] for s in specs]
+    gen = np.zeros(n, bool)
+    ds = train.TrainSet(specs, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen)
+    ds_plain = train.TrainSet(plain, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen)
+    same = differ = 0
+    for a, b in synth:
+        real = ds[b][0].numpy()
+        if np.array_equal(ds_plain[a][0].numpy(), real):
+            same += 1
+        if not np.array_equal(ds[a][0].numpy(), real):
+            differ += 1
+    if same != len(synth):
+        fails.append(f"only {same}/{len(synth)} aligned reals framed as their edit")
+    if differ != len(synth):
+        fails.append(f"only {differ}/{len(synth)} edits differ from their original")
+    e, r = train.edit_real_pairs([s[6] for s in specs[:64]], [s[2] for s in specs[:64]])
+    if not e or any(specs[i][2] != 1 for i in e) or any(specs[i][2] != 0 for i in r):
+        fails.append("edit_real_pairs returned wrong members")
+    print(json.dumps({"pairs": len(complete), "synthetic_checked": len(synth), "aligned_same": same,
+                      "edits_differ": differ, "swap_to_gan_draw_ratio": round(ratio, 3), "fails": fails}))
+    sys.exit(1 if fails else 0)
+
+
+if __name__ == "__main__":
+    main()
