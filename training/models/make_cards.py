@@ -74,12 +74,17 @@ def io_text(mj):
                if mj.get("mirror_average") else ""))
 
 
+def loso_recipes(loso):
+    """The recipes the leave-one-source-out runs used (one label per distinct recipe)."""
+    return sorted({e.get("recipe") for e in (loso or {}).values()} - {None})
+
+
 def loso_weakness(loso):
     if not loso:
         return "- Unseen sources: not measured for this recipe; expect weaker results on generators and swap methods it never saw."
     got = sorted((e.get("auc_test_split") or 0, s) for s, e in loso.items())
     listed = ", ".join(f"{s} {f(a)}" for a, s in got)
-    recipe = sorted({e.get("recipe") for e in loso.values()} - {None})
+    recipe = loso_recipes(loso)
     return (f"- Unseen sources: with one source held out of training entirely (short runs of {', '.join(recipe) or 'the recipe'}), "
             f"the held-out source is separated from test reals with AUC {listed} (target 0.85); below 0.5 it scores lower than "
             "real photos. What the model learns about one generator or swap method transfers only partly to another.")
@@ -142,10 +147,10 @@ def detector_card(mj, ev, paired, loso, rob=None):
                   f"{f(ps.get('paired-retouch', {}).get('auc_vs_real'))}; pointing game (hottest cell inside the edit mask) "
                   f"{pct((paired.get('pointing_game') or {}).get('hit_rate'))}.", ""]
     if loso:
-        recipe = {e.get("recipe") for e in loso.values()} - {None}
+        recipe = loso_recipes(loso)
         lines += ["## Leave-one-source-out (PyTorch on served crops, shorter runs)", ""]
         if recipe:
-            lines += [f"Runs of {', '.join(sorted(recipe))}; not repeated for this version (a fine-tuned model has seen every "
+            lines += [f"Runs of {', '.join(recipe)}; not repeated for this version (a fine-tuned model has seen every "
                       "source, so it cannot be held out afterwards).", ""]
         lines += [
                   "| held-out source | AUC vs test reals (its test split) | AUC (all its images) | epochs |", "|---|---|---|---|"]
