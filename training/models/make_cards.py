@@ -124,9 +124,12 @@ def detector_card(mj, ev, paired, loso, rob=None):
                   f"`npm run eval` on the group-disjoint test split ({ev['images']} images), at the shipped threshold: ROC AUC "
                   f"**{f(o['roc_auc'])}**, accuracy {pct(o['accuracy'])}, uncertain {pct(o['uncertain'] / o['n'] if o['n'] else None)}, "
                   f"accuracy on decided answers {pct(o['accuracy_decided'])}.", "",
-                  "| source (weakest first) | label | n | accuracy | AUC vs test reals | false positives |", "|---|---|---|---|---|---|"]
+                  "| source (weakest first) | label | n | accuracy | AUC vs test reals | AUC vs own-domain test reals | false positives |",
+                  "|---|---|---|---|---|---|---|"]
         for s, m in sorted(ev["detector"]["per_source"].items(), key=lambda kv: kv[1].get("accuracy") or 0):
-            lines.append(f"| {s} | {m['label']} | {m['n']} | {pct(m['accuracy'])} | {f(m.get('auc_vs_real'))} | {pct(m.get('false_positive_rate'))} |")
+            lines.append(f"| {s} | {m['label']} | {m['n']} | {pct(m['accuracy'])} | {f(m.get('auc_vs_real'))} | "
+                         f"{f(m.get('auc_vs_domain_real')) + ' (' + ', '.join(m['domain_reals']) + ')' if m.get('domain_reals') else '–'} | "
+                         f"{pct(m.get('false_positive_rate'))} |")
         sr = ev.get("sharp_real") or {}
         lines += ["", f"Sharpest quarter of real test photos: false positives {pct(sr.get('false_positive_rate'))} as uploaded.", ""]
     rob = rob or (ev if ev and ev.get("robustness") else None)

@@ -57,12 +57,14 @@ SYNTH_SHARE = {"self-blend": 0.3, "retouch": 0.25}  # of edited samples; the res
 # Relative draw weight of each fake pool (others 1): the DFDC swaps and the Photoshop edits are the
 # sources 2.3.0 served worst (AUC 0.69 and 0.74 against test reals), and DFDC is the largest pool.
 FAKE_POOL_WEIGHT = {"dfdc-swap": 2.0, "ciplab-photoshop": 1.5}
-# The real a dataset fake is paired with comes from its own domain (the video a swap was made from
-# when that is in training, else that dataset's reals; the generators' training sets for GAN faces),
-# so the pair loss below compares a swap with a frame of the same room and camera, not with a
-# studio portrait.
-DOMAIN_REAL_POOL = {"dfdc-swap": "dfdc-real", "ciplab-photoshop": "ciplab-real", "stylegan1": "ffhq",
-                    "pggan-interfacegan": "celebahq"}
+# The real a dataset fake is paired with comes from its own domain (source-domains.json, read by
+# the eval too: the video a swap was made from when that is in training, else that dataset's
+# reals; the generators' training sets for GAN faces), so the pair loss below compares a swap
+# with a frame of the same room and camera, not with a studio portrait.
+with open(os.path.join(HERE, "source-domains.json")) as _f:
+    SOURCE_DOMAINS = json.load(_f)["domains"]
+DOMAIN_REAL_POOL = {k: next(r for r, rs in REAL_POOLS.items() if SOURCE_DOMAINS[v[0]][0] in rs)
+                    for k, v in FAKE_POOLS.items() if v[0] in SOURCE_DOMAINS}
 # Pair loss: within each (edited, real) unit the edited logit must exceed the real one
 # (softplus(z_real - z_edited)). Synthetic edits are paired with their own original framed
 # identically (same canvas, crop jitter, re-encoding and flip), so the only difference the pair

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
@@ -17,7 +17,9 @@ const usage = `usage: npm run eval -- --data DIR [--data DIR2 ...] [--out PREFIX
   --split-file F    CSV (file,split) restricting the data to one split (--split, default test)
   --no-crop         judge whole images (no face stage); default crops faces when the face models exist
   --limit N         at most N images per source
-  --models DIR      models folder (default: the repository's models/)`;
+  --models DIR      models folder (default: the repository's models/)
+  --domains FILE    JSON {domains: {edited source: [its own domain's real sources]}} for the per-source AUC
+                    against own-domain reals (default: training/models/source-domains.json)`;
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     limit: { type: 'string' },
     models: { type: 'string' },
     threads: { type: 'string' },
+    domains: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -44,6 +47,12 @@ if (samples.length === 0) {
   console.error(`no labelled images found under ${values.data}`);
   process.exit(1);
 }
+const domainsFile = resolve(values.domains ?? join(root, 'training/models/source-domains.json'));
+if (values.domains && !existsSync(domainsFile)) {
+  console.error(`--domains ${domainsFile}: no such file`);
+  process.exit(2);
+}
+const domains = existsSync(domainsFile) ? (JSON.parse(readFileSync(domainsFile, 'utf8')) as { domains: Record<string, string[]> }).domains : undefined;
 const threads = values.threads ? Number(values.threads) : Math.max(1, Math.min(4, availableParallelism()));
 let last = 0;
 const { report, roc } = await evaluate(samples, {
@@ -53,6 +62,7 @@ const { report, roc } = await evaluate(samples, {
   concurrency: 8,
   datasetName: values.data.map((d) => basename(resolve(d))).join(' + '),
   transforms: values.robustness ? [...TRANSFORMS] : [],
+  domains,
   split: values['split-file'] ? values.split : null,
   onProgress: (done, total) => {
     if (done === total || Date.now() - last > 2000) {

@@ -12,7 +12,7 @@ export interface EvalReport {
   failed: Array<{ file: string; error: string }>;
   detector: {
     overall: BinaryMetrics;
-    per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; label: string; false_positive_rate: number | null; pointing_game: number | null }>;
+    per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; auc_vs_domain_real: number | null; domain_reals: string[] | null; label: string; false_positive_rate: number | null; pointing_game: number | null }>;
   };
   classifier: { scope: string; accuracy: number | null; n: number; per_source: Record<string, { accuracy: number | null; n: number }> };
   sharp_real: { quartile_threshold: number; n: number; false_positive_rate: number | null; false_positive_rate_canvas: number | null } | null;
@@ -60,11 +60,11 @@ export function toMarkdown(r: EvalReport): string {
     '',
     'Weakest first (lowest accuracy).',
     '',
-    '| source | label | n | accuracy | AUC vs all reals | false positives | uncertain | pointing game |',
-    '|---|---|---|---|---|---|---|---|',
+    '| source | label | n | accuracy | AUC vs all reals | AUC vs own-domain reals | false positives | uncertain | pointing game |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...Object.entries(r.detector.per_source)
       .sort((a, b) => (a[1].accuracy ?? 0) - (b[1].accuracy ?? 0))
-      .map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)} | ${pct(m.false_positive_rate)} | ${m.uncertain} | ${pct(m.pointing_game)} |`),
+      .map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)} | ${m.domain_reals ? `${num(m.auc_vs_domain_real)} (${m.domain_reals.join(', ')})` : '–'} | ${pct(m.false_positive_rate)} | ${m.uncertain} | ${pct(m.pointing_game)} |`),
     '',
     '## Classifier: deepfake vs retouched',
     '',

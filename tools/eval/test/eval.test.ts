@@ -54,4 +54,30 @@ describe('npm run eval on a labelled folder', () => {
     assert.ok(existsSync(`${out}-roc.png`));
     assert.deepEqual([...readFileSync(`${out}-roc.png`).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
   });
+  it('reports each edited source against its own domain\'s reals beside all reals (--domains)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dfd-eval-domains-'));
+    const models = join(dir, 'models');
+    writeTinyModelSet(models);
+    const data = join(dir, 'data');
+    const put = async (label: string, source: string, rgb: [number, number, number], n: number) => {
+      mkdirSync(join(data, label, source), { recursive: true });
+      for (let i = 0; i < n; i++) writeFileSync(join(data, label, source, `${i}.png`), await colourImage('png', rgb, 48, i + source.length * 100));
+    };
+    // The fixture detector scores red high and blue low: a red real source scores like the fakes.
+    await put('real', 'cam', BLUE, 2);
+    await put('real', 'redcam', RED, 2);
+    await put('deepfake', 'gan', RED, 2);
+    const domains = join(dir, 'domains.json');
+    writeFileSync(domains, JSON.stringify({ domains: { gan: ['cam'], other: ['redcam'] } }));
+    const out = join(dir, 'out', 'report');
+    const r = spawnSync(process.execPath, [join(repoRoot, 'tools/eval/dist/main.js'), '--data', data, '--out', out, '--models', models, '--no-crop', '--threads', '1', '--domains', domains], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const gan = JSON.parse(readFileSync(`${out}.json`, 'utf8')).detector.per_source.gan;
+    assert.ok(gan.auc_vs_real <= 0.75, `against all reals the red reals score like the fakes (${gan.auc_vs_real})`);
+    assert.equal(gan.auc_vs_domain_real, 1);
+    assert.deepEqual(gan.domain_reals, ['cam']);
+    const missing = spawnSync(process.execPath, [join(repoRoot, 'tools/eval/dist/main.js'), '--data', data, '--models', models, '--domains', join(dir, 'nope.json')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--domains .*nope\.json: no such file/);
+  });
 });
