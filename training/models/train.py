@@ -78,9 +78,14 @@ MASK_LOSS_WEIGHT = 0.5
 TWIN_SHARE = 0.5   # of (edited, real) units in an epoch
 TWIN_LOSS_WEIGHT = 1.0
 # Served postprocessing of the detector (model.json `mirror_average`, applied by the serving code):
-# a face scoring within this distance of the threshold is scored again mirrored and the two logits
-# averaged. Calibration below places the threshold on scores made that way.
-MIRROR_WITHIN = 0.15
+# a face scoring within `within` of the threshold is scored again mirrored and the two logits
+# averaged. Calibration below places the threshold on scores made that way. The window covers the
+# whole uncertain band plus MIRROR_MARGIN: a verdict flips at the band's edges as well as at the
+# threshold, and 2.3.0's window (0.15, inside its band) left the edges unaveraged (flip rate under
+# a mirror 9 %). Capped so that at most MIRROR_MAX_SHARE of validation faces take the second run
+# (serving cost per face at most 2x 1.0.0's).
+MIRROR_MARGIN = 0.03
+MIRROR_MAX_SHARE = 0.3
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
 AUGMENTATION = (
@@ -581,19 +586,33 @@ def mirror_served(s, s_mirror, threshold, within):
     return np.where(np.abs(s - threshold) <= within, avg, s)
 
 
-def calibrate_mirrored(y, s, s_mirror, src, within):
-    """calibrate() on served scores: the threshold decides which faces are averaged, and the
-    averaged scores decide the threshold, so iterate to a fixed point (a few steps suffice)."""
+def mirror_window(c, s):
+    """The averaging window for calibration c: the band's wider side plus MIRROR_MARGIN, narrowed
+    until at most MIRROR_MAX_SHARE of the scores s fall inside it."""
+    t, (lo, hi) = c["threshold"], c["uncertain_band"]
+    w = round(max(t - lo, hi - t) + MIRROR_MARGIN, 3)
+    while w > 0.01 and (np.abs(s - t) <= w).mean() > MIRROR_MAX_SHARE:
+        w = round(w - 0.005, 3)
+    return w
+
+
+def calibrate_mirrored(y, s, s_mirror, src, within=None):
+    """calibrate() on served scores: the threshold and band decide which faces are averaged
+    (mirror_window unless `within` is given), and the averaged scores decide the threshold and
+    band, so iterate to a fixed point (a few steps suffice)."""
     c = calibrate(y, s, src)
-    for _ in range(6):
-        served_s = mirror_served(s, s_mirror, c["threshold"], within)
+    w = within if within is not None else mirror_window(c, s)
+    for _ in range(8):
+        served_s = mirror_served(s, s_mirror, c["threshold"], w)
         c2 = calibrate(y, served_s, src)
-        converged = c2["threshold"] == c["threshold"]
-        c = c2
+        w2 = within if within is not None else mirror_window(c2, s)
+        converged = c2["threshold"] == c["threshold"] and w2 == w
+        c, w = c2, w2
         if converged:
             break
-    c["mirror_average_within"] = within
-    c["val_share_mirrored"] = round(float((np.abs(s - c["threshold"]) <= within).mean()), 4)
+    served_s = mirror_served(s, s_mirror, c["threshold"], w)
+    c = calibrate(y, served_s, src) | {"mirror_average_within": w}
+    c["val_share_mirrored"] = round(float((np.abs(s - c["threshold"]) <= w).mean()), 4)
     return c, served_s
 
 
@@ -695,6 +714,8 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (checkpoint kept)")
     ap.add_argument("--twin-share", type=float, default=TWIN_SHARE, help="share of units framed twice (0 = off)")
     ap.add_argument("--ema", type=float, default=EMA_DECAY, help="weight-average decay per step (0 = off)")
+    ap.add_argument("--mirror-within", type=float, default=None,
+                    help="mirror-averaging window (default: the uncertain band plus MIRROR_MARGIN, see mirror_window)")
     ap.add_argument("--pair-loss", type=float, default=PAIR_LOSS_WEIGHT, help="weight of the (edited, real) pair loss (0 = off)")
     ap.add_argument("--init-version", default=None,
                     help="start a new run from the shipped models/detector/V and models/classifier/V")
@@ -892,7 +913,8 @@ def main():
     # ------------------------------------------------ calibration (validation) and test figures
     vs, vt, _ = predict(net, [crops[i] for i in val])
     vs_m, _, _ = predict(net, mirrored([crops[i] for i in val]))
-    calib_det, vs = calibrate_mirrored(val_y, vs, vs_m, src[val], MIRROR_WITHIN)
+    calib_det, vs = calibrate_mirrored(val_y, vs, vs_m, src[val], args.mirror_within)
+    within = calib_det["mirror_average_within"]
     # Faces the detector leans towards edited (its Youden threshold, below the shipped one): at the
     # shipped threshold too few retouched validation faces remain to place a threshold reliably.
     flagged = (val_y == 1) & (vs >= calib_det["youden_threshold"])
@@ -909,7 +931,7 @@ def main():
 
     test = idx((sp == "test") & ~np.isin(src, held))
     ts, tt_, _ = predict(net, [crops[i] for i in test])
-    ts = mirror_served(ts, predict(net, mirrored([crops[i] for i in test]))[0], calib_det["threshold"], MIRROR_WITHIN)
+    ts = mirror_served(ts, predict(net, mirrored([crops[i] for i in test]))[0], calib_det["threshold"], within)
     ty = (lab[test] != "real").astype(int)
     thr = calib_det["threshold"]
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
@@ -982,7 +1004,7 @@ def main():
         export(net, "detector", "edit_head", os.path.join(exp, "detector"), size, ["real", "edited"], calib_det,
                "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop. "
                "Research use only.", training, {k: v for k, v in metrics.items() if k != "calibration_classifier"},
-               mirror_within=MIRROR_WITHIN)
+               mirror_within=within)
         export(net, "classifier", "type_head", os.path.join(exp, "classifier"), size, ["deepfake", "retouched"], calib_cls,
                "Edit-type classifier for faces the detector flags: deepfake (0: generated or swapped) vs retouched (1). "
                "Research use only.", training, {"calibration": calib_cls})
