@@ -27,6 +27,10 @@ export interface LoadOptions {
   seed?: number;
   samples?: Sample[];
   log?: (line: string) => void;
+  /** Each accepted job's id, as it is accepted. */
+  onAccepted?: (id: string) => void;
+  /** Ends the run early: no new uploads, no more polling, no drain (shutdown-check.ts). */
+  abort?: AbortSignal;
 }
 
 export interface LoadReport {
@@ -148,11 +152,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
 
   const t0 = Date.now();
   const endAt = t0 + opts.durationS * 1000;
-  const stopNew = () => Date.now() >= endAt || (!!opts.maxJobs && accepted >= opts.maxJobs);
+  const aborted = () => opts.abort?.aborted ?? false;
+  const stopNew = () => aborted() || Date.now() >= endAt || (!!opts.maxJobs && accepted >= opts.maxJobs);
 
   /** Follows one job with long-polls until it ends or `deadline`. */
   const follow = async (id: string, started: number, deadline: number) => {
-    while (Date.now() < deadline && !ended.has(id)) {
+    while (Date.now() < deadline && !ended.has(id) && !aborted()) {
       let r: Reply;
       try {
         r = await send(agent, 'GET', new URL(`${base}/v1/analyses/${id}?wait=${waitS}`), undefined, headers, (waitS + 30) * 1000);
@@ -195,6 +200,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
         continue;
       }
       accepted++;
+      opts.onAccepted?.(v.id);
       firstAccept ||= started;
       acceptMs.push(r.ms);
       pending.set(v.id, started);
@@ -212,7 +218,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   const loadEnd = Date.now();
 
   // Drain: follow every job still open, a bounded number at a time.
-  const drainDeadline = Date.now() + (opts.drainS ?? 120) * 1000;
+  const drainDeadline = aborted() ? 0 : Date.now() + (opts.drainS ?? 120) * 1000;
   if (pending.size > 0) log(`[load] load over after ${((loadEnd - t0) / 1000).toFixed(1)} s; following ${pending.size} open jobs`);
   const queue = [...pending.entries()];
   await Promise.all(Array.from({ length: Math.min(200, queue.length) }, async () => {
