@@ -40,18 +40,35 @@ Backbone initialised from the face-api.js face recognition network (dlib-style R
 """
 
 
+def best_epoch_text(t):
+    """Which epoch's weights were kept, and what the others reached: a run whose best epoch is its
+    first says so, since it then barely moved from where it started."""
+    h = [e for e in t.get("history") or [] if e.get("val_auc") is not None]
+    if not h:
+        return "best epoch by validation AUC"
+    b = max(h, key=lambda e: e["val_auc"])
+    rest = [e["val_auc"] for e in h if e is not b]
+    return (f"best epoch by validation AUC: epoch {b['epoch']} ({b['val_auc']:.3f}"
+            + (f"; the other epochs {min(rest):.3f}-{max(rest):.3f}" if rest else "") + ")")
+
+
 def training_text(t):
+    pairs = t.get("pairs")
     return (f"{t.get('backbone')}. {t.get('epochs')} epochs x {t.get('samples_per_epoch')} samples, batch {t.get('batch')}, "
-            f"AdamW (lr {t.get('lr')}, cosine with warm-up), label smoothing 0.05, best epoch by validation AUC, "
+            f"AdamW (lr {t.get('lr')}, cosine with warm-up), label smoothing 0.05, {best_epoch_text(t)}, "
             f"{t.get('train_minutes')} min on 2 CPU cores. Samples: half real, half edited; edited = "
-            f"{', '.join(f'{k} {v:.0%}' for k, v in t.get('paired_edits', {}).items())}, the rest spread evenly over the "
-            f"edited sources; every synthetic edit is paired in its batch with the real it was made from.\n\n"
+            f"{', '.join(f'{k} {v:.0%}' for k, v in t.get('paired_edits', {}).items())}, the rest "
+            f"{'over the edited sources by the pool weights below' if pairs else 'spread evenly over the edited sources'}; every synthetic edit is paired in its batch with the real it was made from.\n\n"
             + (f"Initialised from the shipped {t['initialised_from']} (this run fine-tunes it; the minutes above are this "
                f"run's only).\n\n" if t.get("initialised_from") else "")
             + (f"Mask supervision: {t['mask_supervision']}.\n\n" if t.get("mask_supervision") else "")
             + (f"Twins: {round(100 * t['twins']['share_of_units'])} % of the (edited, real) pairs of an epoch were framed "
                f"twice (independent framing, re-encoding and colour; one of the two mirrored), and a consistency loss "
                f"({t['twins']['loss']}, weight {t['twins']['weight']}) pulled the two verdicts together.\n\n" if t.get("twins") else "")
+            + (f"Pairs: within each (edited, real) unit the edited logit must exceed the real one ({pairs['loss']}, "
+               f"weight {pairs['weight']}); synthetic edits are {pairs['synthetic edits']}; dataset fakes are "
+               f"{pairs['dataset fakes']} ({', '.join(f'{k} with {v}' for k, v in pairs['domain_real_pool'].items())}); "
+               f"fake pools drawn with weights {json.dumps(pairs['fake_pool_weight'])} (others 1).\n\n" if pairs else "")
             + (f"Weight average: what was validated and exported is an exponential average of the weights (decay "
                f"{t['weight_average']['ema_decay_per_step']} per step).\n\n" if t.get("weight_average") else "")
             + f"Augmentation: {t.get('augmentation')}\n\nLibraries: {json.dumps(t.get('libraries'))}. Reproduce: `npm run train` "
