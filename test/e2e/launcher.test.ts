@@ -159,8 +159,8 @@ describe('npm start: stop, restart, busy ports, Redis restart', () => {
     const pids = descendants(run.child.pid!);
     assert.ok(pids.length >= 4, `redis and three services running: ${pids.length}`);
     // Model workers run at a lower priority than the gateway, so the gateway keeps answering under load.
-    assert.equal(getPriority(pidOf(run, /services\/detector\/dist\/server\.js/)), 10);
-    assert.equal(getPriority(pidOf(run, /services\/classifier\/dist\/server\.js/)), 10);
+    assert.equal(getPriority(pidOf(run, /services\/detector\/dist\/server\.js/)), 19);
+    assert.equal(getPriority(pidOf(run, /services\/classifier\/dist\/server\.js/)), 19);
     assert.equal(getPriority(pidOf(run, /services\/gateway\/dist\/server\.js/)), getPriority(process.pid));
     send();
     const code = await Promise.race([run.exited, sleep(60_000).then(() => 'hung')]);
