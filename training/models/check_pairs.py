@@ -54,8 +54,8 @@ def main():
     for a, b in complete:
         ka, ia, ya = specs[a][0], specs[a][1], specs[a][2]
         kb, ib, yb = specs[b][0], specs[b][1], specs[b][2]
-        if {ya, yb} != {0, 1} or b != a + 1:
-            fails.append(f"pair {a},{b} is not an adjacent (edited, real) pair")
+        if (ya, yb) != (1, 0) or b != a + 1:
+            fails.append(f"pair {a},{b} is not an adjacent (edited, real) pair, edited first")
             continue
         if ka in ("self-blend", "retouch"):
             if ib != ia or specs[b][7] != a:
@@ -93,9 +93,12 @@ def main():
         fails.append(f"only {same}/{len(synth)} aligned reals framed as their edit")
     if differ != len(synth):
         fails.append(f"only {differ}/{len(synth)} edits differ from their original")
-    e, r = train.edit_real_pairs([s[6] for s in specs[:64]], [s[2] for s in specs[:64]])
+    e, r = train.batch_pairs([s[6] for s in specs[:64]])
     if not e or any(specs[i][2] != 1 for i in e) or any(specs[i][2] != 0 for i in r):
-        fails.append("edit_real_pairs returned wrong members")
+        fails.append("batch_pairs on pair ids returned wrong members")
+    ta, tb = train.batch_pairs([s[4] for s in specs[:64]])
+    if not ta or any(specs[i][:4] != specs[j][:4] or (specs[i][5], specs[j][5]) != (0, 1) for i, j in zip(ta, tb)):
+        fails.append("batch_pairs on twin groups returned specs that are not one image framed twice")
     print(json.dumps({"pairs": len(complete), "synthetic_checked": len(synth), "aligned_same": same,
                       "edits_differ": differ, "swap_to_gan_draw_ratio": round(ratio, 3), "fails": fails}))
     sys.exit(1 if fails else 0)

@@ -320,10 +320,12 @@ class TrainSet(torch.utils.data.Dataset):
         return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has, twin, pair
 
 
-def twin_pairs(twins):
-    """Batch positions (a, b) of twins that both landed in this batch."""
+def batch_pairs(keys):
+    """Batch positions (a, b) of the two specs sharing a key (twin group or pair id; -1 = none)
+    that both landed in this batch, a the earlier. make_specs puts a unit's edited spec first, so
+    for pair ids a is the edited member and b the real one."""
     first, a, b = {}, [], []
-    for k, g in enumerate(twins):
+    for k, g in enumerate(keys):
         if g < 0:
             continue
         if g in first:
@@ -332,22 +334,6 @@ def twin_pairs(twins):
         else:
             first[g] = k
     return a, b
-
-
-def edit_real_pairs(pairs, edited):
-    """Batch positions (e, r) of the edited and the real member of each pair that both landed in
-    this batch."""
-    seen, e, r = {}, [], []
-    for k, (p, y) in enumerate(zip(pairs, edited)):
-        if p < 0:
-            continue
-        if p in seen and edited[seen[p]] != y:
-            j = seen.pop(p)
-            e.append(j if y == 0 else k)
-            r.append(k if y == 0 else j)
-        else:
-            seen[p] = k
-    return e, r
 
 
 def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_share=0.0, same_video=None):
@@ -360,12 +346,13 @@ def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_sha
     same_video = same_video or {}
 
     def unit(a, b, aligned):
+        """a (edited) then b (real); twice over, as twins, for a share of units. Twin groups are
+        the first framing's positions; pair ids and framing keys each framing's own."""
         twins = rng.random() < twin_share
+        p0 = len(specs)
+        ta, tb = (p0, p0 + 1) if twins else (-1, -1)
         for second in ((0, 1) if twins else (0,)):
             p = len(specs)
-            ta, tb = (p, p + 1) if twins else (-1, -1)
-            if twins and second:
-                ta, tb = specs[-2][4], specs[-1][4]
             specs.extend([a + (ta, second, p, p), b + (tb, second, p, p if aligned else p + 1)])
     fake_names = list(pools_fake)
     fake_w = np.array([FAKE_POOL_WEIGHT.get(s, 1.0) for s in fake_names])
@@ -608,10 +595,12 @@ def calibrate_mirrored(y, s, s_mirror, src, within=None):
         w2 = within if within is not None else mirror_window(c2, s)
         converged = c2["threshold"] == c["threshold"] and w2 == w
         c, w = c2, w2
-        if converged:
+        if converged:  # c was calibrated on served_s, which used this threshold and window
             break
-    served_s = mirror_served(s, s_mirror, c["threshold"], w)
-    c = calibrate(y, served_s, src) | {"mirror_average_within": w}
+    else:
+        served_s = mirror_served(s, s_mirror, c["threshold"], w)
+        c = calibrate(y, served_s, src)
+    c["mirror_average_within"] = w
     c["val_share_mirrored"] = round(float((np.abs(s - c["threshold"]) <= w).mean()), 4)
     return c, served_s
 
@@ -852,7 +841,7 @@ def main():
                 loss = loss + MASK_LOSS_WEIGHT * F.binary_cross_entropy_with_logits(z, tgt.clamp(0.025, 0.975))
             if (yt >= 0).any():
                 loss = loss + 0.5 * F.cross_entropy(lt, yt, weight=type_w, ignore_index=-1)
-            a, b = twin_pairs(twin.tolist())
+            a, b = batch_pairs(twin.tolist())
             if a:
                 z = le[:, 1] - le[:, 0]
                 za, zb = z[a], z[b]
@@ -860,7 +849,7 @@ def main():
                 loss = loss + TWIN_LOSS_WEIGHT * cons
                 tw += cons.item() * len(a)
                 tp += len(a)
-            e, r = edit_real_pairs(pair.tolist(), ye.tolist())
+            e, r = batch_pairs(pair.tolist())
             if e and args.pair_loss > 0:
                 z = le[:, 1] - le[:, 0]
                 rank = F.softplus(z[r] - z[e]).mean()

@@ -140,14 +140,14 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
     const sub = rows.filter((r) => r.sample.source === source);
     const label = sub[0]!.sample.label;
     const m = binaryMetrics(sub.map((r) => r.edited), sub.map(isEdited), rule.threshold, rule.band);
-    // A one-class source gets an AUC against the pool of all real images.
-    const vs = label === 'real' ? null : rocAuc([...sub, ...realRows].map((r) => r.edited), [...sub.map(() => 1), ...realRows.map(() => 0)]);
-    // And against the reals of its own domain (the same dataset's, or the generator's training
-    // photos): a source told apart from all reals only by its domain scores high there, low here.
+    // A one-class source gets an AUC against the pool of all real images, and against the reals
+    // of its own domain (the same dataset's, or the generator's training photos): a source told
+    // apart from all reals only by its domain scores high there, low here.
+    const aucAgainst = (reals: Row[]) => (label === 'real' ? null : rocAuc([...sub, ...reals].map((r) => r.edited), [...sub.map(() => 1), ...reals.map(() => 0)]));
+    const vs = aucAgainst(realRows);
     const domain = opts.domains?.[source] ?? [];
     const domainReals = realRows.filter((r) => domain.includes(r.sample.source));
-    const vsDomain = label === 'real' || domainReals.length === 0 ? null
-      : rocAuc([...sub, ...domainReals].map((r) => r.edited), [...sub.map(() => 1), ...domainReals.map(() => 0)]);
+    const vsDomain = domainReals.length ? aucAgainst(domainReals) : null;
     const fpr = label === 'real' ? sub.filter((r) => r.edited >= rule.threshold).length / sub.length : null;
     const hits = sub.filter((r) => r.pointingHit !== null);
     perSource[source] = { ...m, auc_vs_real: vs, auc_vs_domain_real: vsDomain, domain_reals: domainReals.length ? domain : null, label, false_positive_rate: fpr, pointing_game: hits.length ? hits.filter((r) => r.pointingHit).length / hits.length : null };
