@@ -10,9 +10,11 @@
  *
  *   node scripts/bench.mjs [--jobs 10000] [--connections 64] [--detectors 2] [--classifiers 1]
  *                          [--accept-seconds 10] [--accept-connections 256] [--tiny] [--face-image F]
- *                          [--samples DIR]
+ *                          [--samples DIR] [--cpu-prof DIR]
  * --samples: the uploads (a folder with a manifest, see loadtest/scripts/make-samples.ts; its
  * `--faces` mode makes face photos, which take the whole path through every model).
+ * Per-thread CPU per verdict of every service is always printed; --cpu-prof also runs every service
+ * under node --cpu-prof and prints where each one's JS main thread spent its time (profile.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -25,6 +27,7 @@ import { repoRoot } from '@dfd/test-support/processes';
 import { formatLoad, runLoad, type LoadReport } from './load.js';
 import { loadSamples } from './samples.js';
 import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
+import { formatProfile, formatThreads, profilesByPid, summariseCpuProfile, threadCpu, threadDelta } from './profile.js';
 import { cpuPerRun, modelPath, ortDelta, scrapeOrt, type OrtRuns } from './ort-cost.js';
 import { launchStack, realModelsPresent } from './stack.js';
 import { summarise } from './stats.js';
@@ -43,6 +46,7 @@ const { values: a } = parseArgs({
     'face-image': { type: 'string' },
     samples: { type: 'string' },
     'skip-stack': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const started = Date.now();
@@ -133,7 +137,11 @@ const stack = await launchStack({
   tiny,
   // Throughput, not backpressure, is measured here.
   gatewayEnv: { QUEUE_MAX_WAITING: '1000000' },
+  nodeArgs: a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined,
 });
+const pids = new Map(stack.services.map((s) => [s.pid, s.name]));
+let threadLines: string[] = [];
+let allVerdicts = 0;
 const monitor = new Monitor(stack.services, 2_000).start();
 let procs: ProcessReport[] = [];
 const metricsUrls = stack.services.filter((s) => s.kind === 'detector' || s.kind === 'classifier').map((s) => `http://127.0.0.1:${s.httpPort}/metrics`);
@@ -156,11 +164,14 @@ try {
   snapshotRss();
 
   const ortBefore = await scrapeOrt(metricsUrls);
+  const threadsBefore = stack.services.map((sv) => threadCpu(sv.pid));
   const e2eMonitor = new Monitor(stack.services, 2_000).start();
   const t0 = Date.now();
   const e2e: LoadReport = await runLoad({ url: stack.url, connections: Number(a.connections), durationS: Math.max(120, jobs), maxJobs: jobs, mode: 'verdict', drainS: 300, samples, log: (l) => process.stdout.write(`  ${l}\n`) });
   say(`\n### upload → verdict: ${jobs} jobs, ${a.connections} connections each waiting for its verdict (${((Date.now() - t0) / 1000).toFixed(0)} s)\n${formatLoad(e2e)}`);
   procs = e2eMonitor.stop();
+  threadLines = stack.services.map((sv, i) => formatThreads(sv.name, threadDelta(threadCpu(sv.pid), threadsBefore[i]!), Math.max(1, e2e.completed)));
+  allVerdicts = warm.completed + acc.completed + e2e.completed;
   ({ runs: ortRuns, seconds: ortWallS } = ortDelta(await scrapeOrt(metricsUrls), ortBefore));
   e2eVerdicts = e2e.completed;
   e2eRate = e2e.verdictRate;
@@ -212,8 +223,18 @@ if (e2eVerdicts > 0 && procs.length > 0) {
   say(`  stack CPU per verdict     ${stackCpuPerVerdict.toFixed(2)} ms (gateway ${cpuPer('gateway').toFixed(2)}, detectors ${cpuPer('detector').toFixed(2)}, classifiers ${cpuPer('classifier').toFixed(2)}, redis ${cpuPer('redis').toFixed(2)})`);
   say(`  inside onnxruntime        ${ortCpuPerVerdict.toFixed(2)} ms CPU per verdict = ${((100 * ortCpuPerVerdict) / stackCpuPerVerdict).toFixed(1)}% of the stack's CPU; the rest (${(stackCpuPerVerdict - ortCpuPerVerdict).toFixed(2)} ms) is everything that is not model inference`);
   say(`                            (wall time inside run() as the services saw it: ${wallPerVerdict.toFixed(2)} ms per verdict, which includes waiting for a CPU)`);
+  say(`  CPU per verdict by thread over the ${e2eVerdicts}-verdict run (main = the JS event loop; libuv-worker = sharp and onnxruntime-node's run(); V8 = GC and compiler helpers):`);
+  for (const l of threadLines) say(l);
   say(`  models' raw throughput    ${rawVerdictsPerS.toFixed(1)} verdicts/s on these ${cores} cores (${cores} x 1000 / ${ortCpuPerVerdict.toFixed(2)} ms)`);
   say(`  ratio e2e / raw models    ${rawVerdictsPerS > 0 ? (e2eRate / rawVerdictsPerS).toFixed(3) : '-'} (${e2eRate.toFixed(1)} / ${rawVerdictsPerS.toFixed(1)} verdicts/s; every model a verdict ran, not only the detector)${tiny ? ' — tiny test models' : ''}`);
+}
+if (a['cpu-prof'] && allVerdicts > 0) {
+  // Written by each service as it exits; they cover its whole life (warm-up, accept phase, run).
+  say(`\n## 5. JS main thread profiles (node --cpu-prof, ${a['cpu-prof']}; per verdict over all ${allVerdicts} verdicts of the services' lives)`);
+  for (const [pid, prof] of profilesByPid(a['cpu-prof'])) {
+    const name = pids.get(pid);
+    if (name) say(formatProfile(name, summariseCpuProfile(prof), allVerdicts));
+  }
 }
 say(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.exit(0);

@@ -41,6 +41,8 @@ export interface LoadStackOptions {
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
   detectorEnv?: Record<string, string>;
+  /** Flags for node in every service (bench --cpu-prof). */
+  nodeArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -70,6 +72,7 @@ export async function launchStack(opts: LoadStackOptions = {}): Promise<LoadStac
     // Capacity, not per-caller quotas, is under test: anonymous callers, no rate or job quota.
     gatewayEnv: { ALLOW_ANONYMOUS: 'true', RATE_LIMIT_PER_MINUTE: '0', MAX_CONCURRENT_JOBS_PER_KEY: '0', ...opts.gatewayEnv },
     gatewayNofile: opts.gatewayNofile,
+    nodeArgs: opts.nodeArgs,
     timeoutMs: 60_000,
   });
   const services: Service[] = [...stack.classifiers, ...stack.detectors, stack.gateway].map((p) => ({

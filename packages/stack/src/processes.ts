@@ -177,6 +177,8 @@ export interface ServiceOptions {
   /** Name shown in logs (detector-0, ...); the kind when absent. */
   name?: string;
   onLine?: LineSink;
+  /** Flags for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 /** Starts a built service (dist/server.js) on its ports and waits until `waitPath` answers 200. */
@@ -185,9 +187,10 @@ export async function startService(kind: ServiceName, env: Record<string, string
   const grpcPort = kind === 'classifier' ? (opts.grpcPort ?? (await freePort())) : undefined;
   const opsPort = kind === 'gateway' ? (opts.opsPort ?? (await freePort())) : httpPort;
   const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
+  const nodeArgs = [...(opts.nodeArgs ?? []), script];
   const [cmd, args] = opts.nofile
-    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$1"`, process.execPath, script]]
-    : [process.execPath, [script]];
+    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
   const proc = new ManagedProcess(opts.name ?? kind, cmd as string, args as string[], {
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',

@@ -44,6 +44,8 @@ export interface StackOptions {
    * gateway, which must answer everyone fast (202 or 429), then gets the CPU before inference does.
    */
   workerNice?: number;
+  /** Flags for node itself in every service (the benchmark's --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface Stack {
@@ -134,7 +136,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
     },
     addDetector: async () => {
       const i = detectors.length;
-      const d = await startService('detector', detectorEnv(), '/healthz', { ...detPorts(i), name: `detector-${i}`, onLine: opts.onLine, timeoutMs });
+      const d = await startService('detector', detectorEnv(), '/healthz', { ...detPorts(i), name: `detector-${i}`, onLine: opts.onLine, timeoutMs, nodeArgs: opts.nodeArgs });
       lowerPriority(d, opts.workerNice);
       watch(d);
       detectors.push(d);
@@ -200,13 +202,13 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
 
   try {
     for (let i = 0; i < nClassifiers; i++) {
-      const c = await startService('classifier', { ...env, ...opts.classifierEnv }, '/healthz', { ...clsPorts(i), name: `classifier-${i}`, onLine: opts.onLine, timeoutMs });
+      const c = await startService('classifier', { ...env, ...opts.classifierEnv }, '/healthz', { ...clsPorts(i), name: `classifier-${i}`, onLine: opts.onLine, timeoutMs, nodeArgs: opts.nodeArgs });
       lowerPriority(c, opts.workerNice);
       watch(c);
       classifiers.push(c);
     }
     for (let i = 0; i < nDetectors; i++) await stack.addDetector();
-    gateway = await startService('gateway', { ...env, ...opts.gatewayEnv }, '/readyz', { httpPort: fixed?.gateway, opsPort: gatewayOps, name: 'gateway', onLine: opts.onLine, nofile: opts.gatewayNofile, timeoutMs });
+    gateway = await startService('gateway', { ...env, ...opts.gatewayEnv }, '/readyz', { httpPort: fixed?.gateway, opsPort: gatewayOps, name: 'gateway', onLine: opts.onLine, nofile: opts.gatewayNofile, timeoutMs, nodeArgs: opts.nodeArgs });
     watch(gateway);
   } catch (err) {
     await stack.stop();
