@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Runs the serving face stage (@dfd/face, the same code and models as the detector service) over
- * dataset manifests and writes every face it finds (box, score, 68 landmarks, image pixels) as
- * JSON lines. Training builds its face crops from these landmarks with the served crop definition,
- * so training sees the framing the product serves.
+ * dataset manifests and writes every face it finds (box, score, the landmark net's crop, 68
+ * landmarks, image pixels) as JSON lines. Training builds its face crops from these landmarks with
+ * the served crop definition, so training sees the framing the product serves.
  *
  *   node training/models/landmarks.mjs --out .cache/landmarks.jsonl [--shard 0/2] [--per-source N] DATASET_DIR...
  */
@@ -43,7 +43,7 @@ for (const dir of positionals) {
     const round = (v) => Math.round(v * 100) / 100;
     appendFileSync(values.out, JSON.stringify({
       dataset: name, file, width: img.width, height: img.height,
-      faces: faces.map((f) => ({ box: f.box, score: round(f.score), landmarks: f.landmarks.map(([x, y]) => [round(x), round(y)]) })),
+      faces: faces.map((f) => ({ box: f.box, score: round(f.score), landmark_crop: f.landmarkCrop, landmarks: f.landmarks.map(([x, y]) => [round(x), round(y)]) })),
     }) + '\n');
     if (++n % 1000 === 0) console.error(`${n} images, ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }

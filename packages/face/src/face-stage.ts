@@ -3,6 +3,7 @@ import { resolveModelDir } from '@dfd/model-runtime';
 import { estimateSimilarity, fivePoints, warpAffine, type Affine } from './align.js';
 import { TinyFaceDetector, iou, type RawDetection } from './detector.js';
 import { LandmarkNet, faceCropRect } from './landmarks.js';
+import type { IntRect } from './preprocess.js';
 import { CANONICAL_FIVE_POINTS } from './template.js';
 
 export interface Face {
@@ -11,6 +12,8 @@ export interface Face {
   score: number;
   /** 68 points (iBUG/dlib order) in image pixel coordinates. */
   landmarks: Array<[number, number]>;
+  /** The rectangle the landmark net read (the floored, unclipped detector box; may leave the image). */
+  landmarkCrop: IntRect;
 }
 
 export interface FaceStageOptions {
@@ -115,7 +118,7 @@ export class FaceStage {
       const y0 = Math.max(0, det.y);
       const x1 = Math.min(img.width, det.x + det.width);
       const y1 = Math.min(img.height, det.y + det.height);
-      return { box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score: det.score, landmarks: landmarks[i]! };
+      return { box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score: det.score, landmarks: landmarks[i]!, landmarkCrop: crops[i]! };
     });
   }
 
