@@ -34,6 +34,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import edits  # noqa: E402
 import served  # noqa: E402
+import served_landmarks  # noqa: E402
 from faceapi_resnet import FACEAPI_MEAN_RGB, build_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,6 +87,8 @@ TWIN_LOSS_WEIGHT = 1.0
 # (serving cost per face at most 2x 1.0.0's).
 MIRROR_MARGIN = 0.03
 MIRROR_MAX_SHARE = 0.3
+RESIDUAL_STREAM = 0  # channels of a full-resolution high-frequency stream (0 = none, as 2.4.0; 64 was tried: no gain)
+STREAM_LR_FACTOR = 10.0  # the stream starts from random weights while the rest is pretrained
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
 AUGMENTATION = (
@@ -134,13 +137,17 @@ def read_rows(seed):
 
 
 def read_landmarks(path):
+    """{dataset/file: (68 landmarks, the landmark net's crop (x, y, w, h) or None)}."""
     out = {}
     with open(path) as f:
         for line in f:
             r = json.loads(line)
             if r["faces"]:
                 # The product judges every face; the dataset images hold one subject: the best-scored face.
-                out[f"{r['dataset']}/{r['file']}"] = np.asarray(r["faces"][0]["landmarks"], np.float32)
+                face = r["faces"][0]
+                c = face.get("landmark_crop")
+                out[f"{r['dataset']}/{r['file']}"] = (np.asarray(face["landmarks"], np.float32),
+                                                      None if c is None else (c["x"], c["y"], c["width"], c["height"]))
     return out
 
 
@@ -280,9 +287,15 @@ class TrainSet(torch.utils.data.Dataset):
     it). Twins share the edit (its random draws come from the group's generator) and the flip is
     opposite; framing and the rest of finish() are drawn independently."""
 
-    def __init__(self, specs, images, lms, donors, bg_pool, size, seed, generated):
+    def __init__(self, specs, images, lms, donors, bg_pool, size, seed, generated, relocate=None):
         self.specs, self.images, self.lms, self.donors = specs, images, lms, donors
         self.bg_pool, self.size, self.seed, self.generated = bg_pool, size, seed, generated
+        # --relocate-edits (served_landmarks.EditedLandmarks): a synthetic edit is cropped at the
+        # landmarks serving would find on it, not its original's. At its original's, a self-blend's
+        # inner face sits off the crop template, which serving never shows (2.4.0: paired self-blend
+        # AUC 0.747 at the original's landmarks, 0.646 at the edit's own). Training this way for
+        # 6 epochs left the served figure where it was (0.643), so it is off by default.
+        self.relocate = relocate
 
     def __len__(self):
         return len(self.specs)
@@ -305,6 +318,9 @@ class TrainSet(torch.utils.data.Dataset):
         elif kind == "retouch":
             d = self.donors[int(rng_edit.integers(len(self.donors)))]
             img, mask, _ = edits.retouch(img, lm, rng_edit, donor=self.images[d], donor_lm=self.lms[d])
+        if kind in ("self-blend", "retouch") and self.relocate is not None:
+            found = self.relocate(img, idx)
+            lm = lm if found is None else found
         elif y_edit == 0 or self.generated[idx]:
             mask = np.full(img.shape[:2], float(y_edit), np.float32)
         if lm is None:
@@ -382,23 +398,47 @@ def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_sha
 
 
 # ---------------------------------------------------------------- model
+class ResidualStream(nn.Module):
+    """Full-resolution high-frequency stream: the input minus its 3x3 local mean, through four
+    stride-2 convolutions down to the fusion grid (240 -> 120 -> 60 -> 30 -> 14). The face-recognition
+    backbone discards fine detail in its first 4x reduction (7x7/2 conv, then max pool), which is
+    where blending seams, smoothed skin and resampling traces live. No batch norm, so the export
+    keeps every weight under its own name and a later run can start from it."""
+
+    def __init__(self, channels):
+        super().__init__()
+        c = channels
+        self.convs = nn.ModuleList([nn.Conv2d(3, c // 4, 3, 2, 1), nn.Conv2d(c // 4, c // 2, 3, 2, 1),
+                                    nn.Conv2d(c // 2, c, 3, 2, 1), nn.Conv2d(c, c, 3, 2, 0)])
+
+    def forward(self, x):
+        # x is mean-subtracted pixels / 255; the residual is typically +-0.02, hence the gain.
+        h = (x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)) * 16.0
+        for conv in self.convs:
+            h = F.relu(conv(h))
+        return h
+
+
 class ForensicNet(nn.Module):
     """face-api ResNet backbone; the 128-channel stage (14x14 at 240 px) joined with the upsampled
-    256-channel stage, a 3x3 fusion conv, and two 1x1 heads giving per-cell logits (the heatmap).
-    An image's logits are the mean of its cells' logits."""
+    256-channel stage and, when `stream` > 0, a full-resolution high-frequency stream; a 3x3 fusion
+    conv, and two 1x1 heads giving per-cell logits (the heatmap). An image's logits are the mean of
+    its cells' logits."""
 
-    def __init__(self, backbone):
+    def __init__(self, backbone, stream=0):
         super().__init__()
         self.b = backbone
+        self.hf = ResidualStream(stream) if stream > 0 else None
         # Batch norm: the pretrained face-recognition features are unnormalised and large; without it
         # the new layers' ReLUs died within a few hundred steps and the output went constant.
-        self.fuse = nn.Sequential(nn.Conv2d(384, 128, 3, padding=1, bias=False), nn.BatchNorm2d(128), nn.ReLU())
+        self.fuse = nn.Sequential(nn.Conv2d(384 + stream, 128, 3, padding=1, bias=False), nn.BatchNorm2d(128), nn.ReLU())
         self.drop = nn.Dropout2d(0.1)
         self.edit_head = nn.Conv2d(128, 2, 1)
         self.type_head = nn.Conv2d(128, 2, 1)
 
     def maps(self, x):
         b = self.b
+        hf = self.hf(x) if self.hf is not None else None
         x = b.conv32_down(x)
         x = F.max_pool2d(x, 3, 2)
         for n in b.stages[0][1:] + b.stages[1] + b.stages[2]:
@@ -407,7 +447,7 @@ class ForensicNet(nn.Module):
         for n in b.stages[3]:
             x = getattr(b, n)(x)
         up = F.interpolate(x, size=f3.shape[2:], mode="nearest")
-        return self.fuse(torch.cat([f3, up], 1))
+        return self.fuse(torch.cat([f3, up] if hf is None else [f3, up, hf], 1))
 
     def forward(self, x):
         f = self.drop(self.maps(x))
@@ -536,7 +576,12 @@ def init_from_models(net, dirs, bn_crops):
     for k, v in cls.items():
         if k.startswith("net.type_head."):
             sd[k[4:]] = torch.from_numpy(v.copy())
-    sd["fuse.0.weight"] = torch.from_numpy(folded[0].copy())
+    fw = torch.from_numpy(folded[0].copy())
+    if fw.shape[1] < sd["fuse.0.weight"].shape[1]:
+        # A stream the shipped model did not have: its fusion weights start at zero, so the warm
+        # start computes exactly what was shipped and the stream earns its influence in training.
+        fw = torch.cat([fw, torch.zeros(fw.shape[0], sd["fuse.0.weight"].shape[1] - fw.shape[1], *fw.shape[2:])], 1)
+    sd["fuse.0.weight"] = fw
     net.load_state_dict(sd)
     bn = net.fuse[1]
     bn.weight.data.fill_(1.0)
@@ -705,6 +750,10 @@ def main():
     ap.add_argument("--ema", type=float, default=EMA_DECAY, help="weight-average decay per step (0 = off)")
     ap.add_argument("--mirror-within", type=float, default=None,
                     help="mirror-averaging window (default: the uncertain band plus MIRROR_MARGIN, see mirror_window)")
+    ap.add_argument("--residual-stream", type=int, default=RESIDUAL_STREAM,
+                    help="channels of the full-resolution high-frequency stream (0 = none)")
+    ap.add_argument("--relocate-edits", type=int, default=0,
+                    help="crop synthetic edits at their own served landmarks (1) or their original's (0, as 2.4.0)")
     ap.add_argument("--pair-loss", type=float, default=PAIR_LOSS_WEIGHT, help="weight of the (edited, real) pair loss (0 = off)")
     ap.add_argument("--init-version", default=None,
                     help="start a new run from the shipped models/detector/V and models/classifier/V")
@@ -746,7 +795,12 @@ def main():
     log(f"{len(rows)} images; split:", {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")},
         f"landmarks for {sum(r['key'] in lm_map for r in rows)}")
     images = load_images(rows)
-    lms = [lm_map.get(r["key"]) for r in rows]
+    lms = [lm_map[r["key"]][0] if r["key"] in lm_map else None for r in rows]
+    lm_crops = [lm_map[r["key"]][1] if r["key"] in lm_map else None for r in rows]
+    if args.relocate_edits and not any(c is not None for c in lm_crops):
+        log("WARNING: the landmarks cache has no landmark_crop (rerun landmarks.mjs): edits keep their original's landmarks")
+    edited_landmarks = served_landmarks.EditedLandmarks(lm_crops)
+    relocate = edited_landmarks if args.relocate_edits else None
     src = np.array([r["source"] for r in rows])
     lab = np.array([r["label"] for r in rows])
     sp = np.array([r["split"] for r in rows])
@@ -785,12 +839,14 @@ def main():
     bn_crops = [served_input(images[i], lms[i], size) for i in bn_idx]
 
     backbone, pre = build_model(True, log=log)
-    net = ForensicNet(backbone)
-    head = [p for n, p in net.named_parameters() if not n.startswith("b.")]
+    net = ForensicNet(backbone, args.residual_stream)
+    head = [p for n, p in net.named_parameters() if not n.startswith(("b.", "hf."))]
     stem = [p for n, p in net.named_parameters() if n.startswith("b.conv32")]
     rest = [p for n, p in net.named_parameters() if n.startswith("b.") and not n.startswith("b.conv32")]
+    stream = [p for n, p in net.named_parameters() if n.startswith("hf.")]
     opt = torch.optim.AdamW([{"params": stem, "lr": args.lr * 0.5}, {"params": rest, "lr": args.lr},
-                             {"params": head, "lr": args.lr * 2}], weight_decay=1e-4)
+                             {"params": head, "lr": args.lr * 2}, {"params": stream, "lr": args.lr * STREAM_LR_FACTOR}],
+                            weight_decay=1e-4)
     base = [g["lr"] for g in opt.param_groups]
     steps_per_epoch = max(1, args.samples // args.bs)
     total = args.epochs * steps_per_epoch
@@ -823,7 +879,8 @@ def main():
         rng = np.random.default_rng([args.seed, ep, zlib.crc32((args.loso or "main").encode())])
         specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, SYNTH_SHARE,
                            args.twin_share, same_video)
-        ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep, generated=generated)
+        ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep, generated=generated,
+                      relocate=relocate)
         dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers)
         net.train()
         tl = tc = tn = tw = tp = pl = pn = 0.0
@@ -954,7 +1011,11 @@ def main():
         man = build_paired_test(rows, images, lms, test_real, pdir, args.paired_test, args.seed + 99)
         pim = [np.asarray(Image.open(os.path.join(pdir, r["file"])).convert("RGB")) for r in man]
         by_pair = {f"{rows[i]['source']}/{os.path.splitext(os.path.basename(rows[i]['file']))[0]}": i for i in test_real}
-        plm = [lms[by_pair[r["pair"]]] for r in man]
+        # Each edit at its own landmarks, as serving sees it (at its original's, 2.4.0's self-blends
+        # scored 0.75 here and 0.65 through serving).
+        plm = [lms[by_pair[r["pair"]]] if r["source"] == "paired-real"
+               else edited_landmarks(a, by_pair[r["pair"]]) for r, a in zip(man, pim)]
+        plm = [lms[by_pair[r["pair"]]] if p is None else p for r, p in zip(man, plm)]
         ps, _, pc = predict(net, [served_input(a, b, size) for a, b in zip(pim, plm)])
         kinds = np.array([r["source"] for r in man])
         pr = ps[kinds == "paired-real"]
@@ -966,7 +1027,11 @@ def main():
                 "split": "group-disjoint 70/15/15 by crc32(seed:group), DFDC v1/v2 groups joined per video; "
                          "training/models/splits/faces-v1v2-split.csv",
                 "backbone": "face-api.js face_recognition_model (dlib-style ResNet, MIT), stages to conv256_2, "
-                            "128+256-channel maps fused at 14x14, two 1x1 heads (edited, edit type)",
+                            "128+256-channel maps fused at 14x14, two 1x1 heads (edited, edit type)"
+                            + (f"; plus a {args.residual_stream}-channel full-resolution high-frequency stream "
+                               "(input minus its 3x3 mean, four stride-2 convs) joined at the fusion"
+                               if args.residual_stream > 0 else ""),
+                "residual_stream_channels": args.residual_stream,
                 "pretrained": pre, "epochs": len(hist), "samples_per_epoch": args.samples, "batch": args.bs,
                 "twins": {"share_of_units": args.twin_share, "loss": "symmetric KL of the edited verdicts",
                           "weight": TWIN_LOSS_WEIGHT} if args.twin_share > 0 else None,
