@@ -10,11 +10,12 @@
  *
  *   node scripts/bench.mjs [--jobs 10000] [--connections 64] [--detectors 2] [--classifiers 1]
  *                          [--accept-seconds 10] [--accept-connections 256] [--tiny] [--face-image F]
- *                          [--samples DIR] [--cpu-prof DIR]
+ *                          [--samples DIR] [--cpu-prof DIR] [--node-args="FLAGS"]
  * --samples: the uploads (a folder with a manifest, see loadtest/scripts/make-samples.ts; its
  * `--faces` mode makes face photos, which take the whole path through every model).
  * Per-thread CPU per verdict of every service is always printed; --cpu-prof also runs every service
- * under node --cpu-prof and prints where each one's JS main thread spent its time (profile.ts).
+ * under node --cpu-prof and prints where each one's JS main thread spent its time (profile.ts);
+ * --node-args passes node flags to every service (e.g. V8 heap settings, to compare in one command).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -47,6 +48,7 @@ const { values: a } = parseArgs({
     samples: { type: 'string' },
     'skip-stack': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const started = Date.now();
@@ -137,7 +139,7 @@ const stack = await launchStack({
   tiny,
   // Throughput, not backpressure, is measured here.
   gatewayEnv: { QUEUE_MAX_WAITING: '1000000' },
-  nodeArgs: a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined,
+  nodeArgs: [...a['node-args']!.split(' ').filter(Boolean), ...(a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : [])],
 });
 const pids = new Map(stack.services.map((s) => [s.pid, s.name]));
 let threadLines: string[] = [];

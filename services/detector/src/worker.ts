@@ -72,7 +72,7 @@ export function createAnalysisWorker(opts: {
       log.info({ verdict: reused.verdict }, 'analysis done (model results reused)');
       return reused;
     }
-    const image = await pixels.get(job.data.pixelKey);
+    const image = await pixels.get(job.data.pixelKey, job.data.width, job.data.height);
     if (!image) throw new UnrecoverableError('pixels_expired: the normalised image is no longer stored; upload it again');
     let result: AnalysisResult;
     try {
