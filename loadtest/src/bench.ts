@@ -225,7 +225,7 @@ if (e2eVerdicts > 0 && procs.length > 0) {
   say(`  stack CPU per verdict     ${stackCpuPerVerdict.toFixed(2)} ms (gateway ${cpuPer('gateway').toFixed(2)}, detectors ${cpuPer('detector').toFixed(2)}, classifiers ${cpuPer('classifier').toFixed(2)}, redis ${cpuPer('redis').toFixed(2)})`);
   say(`  inside onnxruntime        ${ortCpuPerVerdict.toFixed(2)} ms CPU per verdict = ${((100 * ortCpuPerVerdict) / stackCpuPerVerdict).toFixed(1)}% of the stack's CPU; the rest (${(stackCpuPerVerdict - ortCpuPerVerdict).toFixed(2)} ms) is everything that is not model inference`);
   say(`                            (wall time inside run() as the services saw it: ${wallPerVerdict.toFixed(2)} ms per verdict, which includes waiting for a CPU)`);
-  say(`  CPU per verdict by thread over the ${e2eVerdicts}-verdict run (main = the JS event loop; libuv-worker = sharp and onnxruntime-node's run(); V8 = GC and compiler helpers):`);
+  say(`  CPU per verdict by thread over the ${e2eVerdicts}-verdict run (main = the JS event loop, where onnxruntime-node's run() also executes with 1 intra-op thread; node = libuv's pool, where sharp decodes, and V8's GC and compiler threads; libvips worker = sharp's own threads):`);
   for (const l of threadLines) say(l);
   say(`  models' raw throughput    ${rawVerdictsPerS.toFixed(1)} verdicts/s on these ${cores} cores (${cores} x 1000 / ${ortCpuPerVerdict.toFixed(2)} ms)`);
   say(`  ratio e2e / raw models    ${rawVerdictsPerS > 0 ? (e2eRate / rawVerdictsPerS).toFixed(3) : '-'} (${e2eRate.toFixed(1)} / ${rawVerdictsPerS.toFixed(1)} verdicts/s; every model a verdict ran, not only the detector)${tiny ? ' — tiny test models' : ''}`);

@@ -2,8 +2,9 @@
  * Where a service's CPU goes, for `npm run bench` (issue 12: "the profile that shows where the
  * time went"), two ways:
  * - per thread, always: CPU seconds of each thread from /proc/<pid>/task/<tid>/stat, grouped by
- *   thread name. The JS main thread, libuv's pool (sharp's decodes and onnxruntime-node's run()
- *   execute there), V8's GC helpers and the gRPC/Redis client work each show apart.
+ *   thread name: the JS main thread (onnxruntime-node's run() executes on it with one intra-op
+ *   thread), the threads Node names "node" (libuv's pool, where sharp decodes, and V8's GC and
+ *   compiler helpers) and sharp's "libvips worker" threads.
  * - inside the JS main thread, with `--cpu-prof DIR`: the V8 CPU profile each service writes at
  *   exit (node --cpu-prof), summed by self time per package and per function.
  */
