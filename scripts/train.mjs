@@ -23,6 +23,11 @@ const { values } = parseArgs({
     // Fine-tune from a shipped version (models/detector/V, models/classifier/V) instead of the
     // pretrained face-recognition backbone alone.
     'init-version': { type: 'string' },
+    // Recipe options tried after 2.4.0 and off by default (training/models/README.md).
+    'residual-stream': { type: 'string' },
+    'relocate-edits': { type: 'string' },
+    // Stop after this long (the checkpoint is kept; the same command resumes).
+    'max-minutes': { type: 'string' },
   },
 });
 const python = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';
@@ -65,6 +70,7 @@ const extra = [
   ...(values.epochs ? ['--epochs', values.epochs] : []),
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
+  ...['residual-stream', 'relocate-edits', 'max-minutes'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
 if (values.loso) {
