@@ -292,8 +292,8 @@ class TrainSet(torch.utils.data.Dataset):
         self.bg_pool, self.size, self.seed, self.generated = bg_pool, size, seed, generated
         # --relocate-edits (served_landmarks.EditedLandmarks): a synthetic edit is cropped at the
         # landmarks serving would find on it, not its original's. At its original's, a self-blend's
-        # inner face sits off the crop template, which serving never shows (2.4.0: paired self-blend
-        # AUC 0.747 at the original's landmarks, 0.646 at the edit's own). Training this way for
+        # inner face sits off the crop template, which serving never shows (one epoch past 2.4.0: paired
+        # self-blend AUC 0.747 at the original's landmarks, 0.646 at the edit's own). Training this way for
         # 6 epochs left the served figure where it was (0.643), so it is off by default.
         self.relocate = relocate
 
@@ -1011,8 +1011,8 @@ def main():
         man = build_paired_test(rows, images, lms, test_real, pdir, args.paired_test, args.seed + 99)
         pim = [np.asarray(Image.open(os.path.join(pdir, r["file"])).convert("RGB")) for r in man]
         by_pair = {f"{rows[i]['source']}/{os.path.splitext(os.path.basename(rows[i]['file']))[0]}": i for i in test_real}
-        # Each edit at its own landmarks, as serving sees it (at its original's, 2.4.0's self-blends
-        # scored 0.75 here and 0.65 through serving).
+        # Each edit at its own landmarks, as serving sees it (at its original's, self-blends scored
+        # 0.74-0.75 here and 0.64-0.65 through serving for 2.4.0 and its successors).
         plm = [lms[by_pair[r["pair"]]] if r["source"] == "paired-real"
                else edited_landmarks(a, by_pair[r["pair"]]) for r, a in zip(man, pim)]
         plm = [lms[by_pair[r["pair"]]] if p is None else p for r, p in zip(man, plm)]
