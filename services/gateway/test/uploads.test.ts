@@ -45,7 +45,9 @@ describe('gateway upload validation', () => {
     const job = await gw.queue.getJob(res.json().id);
     assert.ok(JSON.stringify(job!.data).length < 4000, 'job data holds references, not pixels');
     const stored = await gw.redis.getBuffer(job!.data.pixelKey);
-    assert.equal(stored!.length, 8 + 64 * 64 * 3);
+    // Packed RGB at the job's dimensions, nothing else: the job carries width and height.
+    assert.deepEqual([job!.data.width, job!.data.height], [64, 64]);
+    assert.equal(stored!.length, 64 * 64 * 3);
     assert.ok((await gw.redis.ttl(job!.data.pixelKey)) > 0, 'pixels expire');
   });
 
