@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { statCpuSeconds } from './stats.js';
 
 /** CPU seconds per thread name ("main" for the thread whose id is the pid). */
 export function threadCpu(pid: number): Map<string, number> {
@@ -24,8 +25,7 @@ export function threadCpu(pid: number): Map<string, number> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = Number(tid) === pid ? 'main' : threadGroup(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+      out.set(name, (out.get(name) ?? 0) + statCpuSeconds(stat));
     } catch {
       // The thread ended between the listing and the read.
     }

@@ -45,12 +45,19 @@ export async function scrapeOpenFds(metricsUrl: string): Promise<number | undefi
 export const mib = (n: number) => `${n.toFixed(0)} MiB`;
 export const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)} ms`;
 
+/**
+ * User+system CPU seconds in the text of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file
+ * (utime and stime, in clock ticks of 1/100 s; the fields after the parenthesised name).
+ */
+export function statCpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** User+system CPU seconds a process has used, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return 0;
   }

@@ -187,10 +187,10 @@ export async function startService(kind: ServiceName, env: Record<string, string
   const grpcPort = kind === 'classifier' ? (opts.grpcPort ?? (await freePort())) : undefined;
   const opsPort = kind === 'gateway' ? (opts.opsPort ?? (await freePort())) : httpPort;
   const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
-  const nodeArgs = [...(opts.nodeArgs ?? []), script];
+  const nodeArgv = [...(opts.nodeArgs ?? []), script];
   const [cmd, args] = opts.nofile
-    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, ...nodeArgv]]
+    : [process.execPath, nodeArgv];
   const proc = new ManagedProcess(opts.name ?? kind, cmd as string, args as string[], {
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
