@@ -318,11 +318,11 @@ class TrainSet(torch.utils.data.Dataset):
         elif kind == "retouch":
             d = self.donors[int(rng_edit.integers(len(self.donors)))]
             img, mask, _ = edits.retouch(img, lm, rng_edit, donor=self.images[d], donor_lm=self.lms[d])
+        elif y_edit == 0 or self.generated[idx]:
+            mask = np.full(img.shape[:2], float(y_edit), np.float32)
         if kind in ("self-blend", "retouch") and self.relocate is not None:
             found = self.relocate(img, idx)
             lm = lm if found is None else found
-        elif y_edit == 0 or self.generated[idx]:
-            mask = np.full(img.shape[:2], float(y_edit), np.float32)
         if lm is None:
             crop = served.whole_image(img, self.size)
             mcrop = None if mask is None else served.whole_image(mask_image(mask), self.size)[..., 0]
@@ -1013,9 +1013,11 @@ def main():
         by_pair = {f"{rows[i]['source']}/{os.path.splitext(os.path.basename(rows[i]['file']))[0]}": i for i in test_real}
         # Each edit at its own landmarks, as serving sees it (at its original's, self-blends scored
         # 0.74-0.75 here and 0.64-0.65 through serving for 2.4.0 and its successors).
-        plm = [lms[by_pair[r["pair"]]] if r["source"] == "paired-real"
-               else edited_landmarks(a, by_pair[r["pair"]]) for r, a in zip(man, pim)]
-        plm = [lms[by_pair[r["pair"]]] if p is None else p for r, p in zip(man, plm)]
+        def served_landmarks_of(r, a):
+            i = by_pair[r["pair"]]
+            found = None if r["source"] == "paired-real" else edited_landmarks(a, i)
+            return lms[i] if found is None else found
+        plm = [served_landmarks_of(r, a) for r, a in zip(man, pim)]
         ps, _, pc = predict(net, [served_input(a, b, size) for a, b in zip(pim, plm)])
         kinds = np.array([r["source"] for r in man])
         pr = ps[kinds == "paired-real"]
