@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // `npm run train [-- --run NAME] [--loso]`: reproduces the shipped detector and classifier with
 // Debian's PyTorch (never needed at serve time). Steps: the serving face stage's landmarks for every
-// dataset image (cached in .cache/landmarks.jsonl), then training/models/train.py into
+// dataset image (cached in .cache/landmarks-<face stage key>.jsonl), then training/models/train.py into
 // training/models/runs/NAME (checkpointed every epoch: the same command resumes an interrupted run),
 // then, with --loso, one leave-one-source-out run per generated/swap source. Shipping is a separate
 // step: training/models/promote.py --run NAME --version X.Y.Z.
 // `npm run train -- --smoke OUT`: CI's quick run (a few images, one short epoch) exporting into OUT.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -60,11 +62,28 @@ if (values.smoke) {
   process.exit(0);
 }
 
-const lm = join(root, '.cache', 'landmarks.jsonl');
+// The cache is named by what made it (the face stage's code and its models' files), so a change to
+// the face stage never trains on landmarks the product no longer finds.
+const faceStageKey = createHash('sha256');
+for (const dir of [join(root, 'packages/face/src'), ...['face-detector', 'face-landmarks'].map((m) => join(root, 'models', m))]) {
+  for (const f of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    if (/\.(ts|json|onnx)$/.test(f)) faceStageKey.update(f).update(readFileSync(join(dir, f)));
+  }
+}
+const lm = join(root, '.cache', `landmarks-${faceStageKey.digest('hex').slice(0, 12)}.jsonl`);
 if (!existsSync(lm)) {
-  console.log('[dfd] landmarks of every dataset image with the serving face stage ...');
+  const shards = Math.max(1, Math.min(4, availableParallelism()));
+  console.log(`[dfd] landmarks of every dataset image with the serving face stage (${shards} processes) -> ${lm} ...`);
   mkdirSync(join(root, '.cache'), { recursive: true });
-  run(process.execPath, [join(root, 'training/models/landmarks.mjs'), '--out', lm, ...dirs]);
+  const parts = Array.from({ length: shards }, (_, i) => `${lm}.${i}`);
+  const codes = await Promise.all(parts.map((part, i) => new Promise((done) => {
+    spawn(process.execPath, [join(root, 'training/models/landmarks.mjs'), '--shard', `${i}/${shards}`, '--out', part, ...dirs], { cwd: root, stdio: 'inherit', env })
+      .on('exit', (code) => done(code ?? 1));
+  })));
+  if (codes.some((c) => c !== 0)) process.exit(1);
+  writeFileSync(`${lm}.tmp`, parts.map((p) => readFileSync(p, 'utf8')).join(''));
+  renameSync(`${lm}.tmp`, lm);
+  for (const p of parts) rmSync(p);
 }
 const extra = [
   ...(values.epochs ? ['--epochs', values.epochs] : []),

@@ -10,7 +10,8 @@ import { datasetsDir, requireDatasets } from '@dfd/test-support/datasets';
 
 // Training crops a synthetic edit at the landmarks serving would find on it
 // (training/models/served_landmarks.py: the shipped landmark graph's weights in PyTorch, the
-// landmark crop as preprocess.ts makes it). Same file, same crop: the same 68 points.
+// landmark crop as preprocess.ts makes it, and the face stage's chain of looks: the detector's box,
+// then the box those points give, there and mirrored). Same file, same first crop: the same 68 points.
 // The ciplab face's detector box leaves the image, so the zero-padded part of the crop is covered.
 const files = ['faces-v1/real/ciplab-real/13e3ac23a9b5.jpg', 'faces-v1/real/ffhq/2e15dea872b8.jpg', 'faces-v2/real/london-faceset/38f3c63cc82d.jpg'];
 

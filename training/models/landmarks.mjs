@@ -5,7 +5,8 @@
  * landmarks, image pixels) as JSON lines. Training builds its face crops from these landmarks with
  * the served crop definition, so training sees the framing the product serves.
  *
- *   node training/models/landmarks.mjs --out .cache/landmarks.jsonl [--shard 0/2] [--per-source N] DATASET_DIR...
+ *   node training/models/landmarks.mjs --out FILE [--shard 0/2] [--per-source N] DATASET_DIR...
+ * (npm run train names FILE by the face stage that made it: .cache/landmarks-<key>.jsonl)
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';

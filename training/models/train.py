@@ -735,7 +735,8 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", default=None, help="smoke: export directory")
     ap.add_argument("--loso", choices=LOSO_CHOICES, default=None)
-    ap.add_argument("--landmarks", default=os.path.join(REPO, ".cache", "landmarks.jsonl"))
+    ap.add_argument("--landmarks", required=True,
+                    help="the serving face stage's landmarks (npm run train writes .cache/landmarks-<face stage key>.jsonl)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--bs", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=22)

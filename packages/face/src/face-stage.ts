@@ -2,7 +2,7 @@ import type { RgbImage } from '@dfd/imaging';
 import { resolveModelDir } from '@dfd/model-runtime';
 import { estimateSimilarity, fivePoints, warpAffine, type Affine } from './align.js';
 import { TinyFaceDetector, iou, type RawDetection } from './detector.js';
-import { LandmarkNet, faceCropRect } from './landmarks.js';
+import { LandmarkNet, faceCropRect, refinedLandmarkCrop } from './landmarks.js';
 import type { IntRect } from './preprocess.js';
 import { CANONICAL_FIVE_POINTS } from './template.js';
 
@@ -12,7 +12,7 @@ export interface Face {
   score: number;
   /** 68 points (iBUG/dlib order) in image pixel coordinates. */
   landmarks: Array<[number, number]>;
-  /** The rectangle the landmark net read (the floored, unclipped detector box; may leave the image). */
+  /** The rectangle the landmark net first read (the floored, unclipped detector box; may leave the image). */
   landmarkCrop: IntRect;
 }
 
@@ -112,7 +112,7 @@ export class FaceStage {
     // padding). face-api clips it to the image, which shifts a partly visible face off the centre
     // the landmark net expects; inside the image both are identical.
     const crops = kept.map((d) => ({ x: Math.floor(d.x), y: Math.floor(d.y), width: Math.floor(d.width), height: Math.floor(d.height) }));
-    const landmarks = await this.landmarker.predict(img, crops);
+    const landmarks = await this.refinedLandmarks(img, crops);
     return kept.map((det, i) => {
       const x0 = Math.max(0, det.x);
       const y0 = Math.max(0, det.y);
@@ -120,6 +120,24 @@ export class FaceStage {
       const y1 = Math.min(img.height, det.y + det.height);
       return { box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score: det.score, landmarks: landmarks[i]!, landmarkCrop: crops[i]! };
     });
+  }
+
+  /**
+   * The landmarks of the faces in `crops` (detector boxes): a first estimate in each box, then a
+   * second look in the box those points give (refinedLandmarkCrop), there and mirrored, averaged.
+   * Both steps make the points, and so the aligned crop the models judge, depend on the face rather
+   * than on how the detector happened to frame it or on which way the photo faces: under a mirror
+   * the five alignment points moved by a mean 3.7 % of the eye distance with one look, 1.2 % with
+   * this (half size: 2.1 % -> 1.2 %; 12 test images per source). Cost: three landmark runs per face
+   * instead of one, in two batched calls (about 2 ms each here).
+   */
+  async refinedLandmarks(img: RgbImage, crops: IntRect[]): Promise<Array<Array<[number, number]>>> {
+    if (crops.length === 0) return [];
+    const first = await this.landmarker.predict(img, crops);
+    const second = first.map(refinedLandmarkCrop);
+    const n = second.length;
+    const both = await this.landmarker.predict(img, [...second, ...second], [...second.map(() => false), ...second.map(() => true)]);
+    return both.slice(0, n).map((pts, i) => pts.map(([x, y], p) => [(x + both[n + i]![p]![0]) / 2, (y + both[n + i]![p]![1]) / 2] as [number, number]));
   }
 
   /**

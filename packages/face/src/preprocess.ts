@@ -10,7 +10,8 @@ export interface IntRect {
 
 /**
  * Crops `rect` out of `img` (parts of `rect` outside the image read as 0), zero-pads it to a square and resizes it to `size` x `size`, writing
- * NCHW float32 pixel values (0..255, RGB) into `out` at `offset`.
+ * NCHW float32 pixel values (0..255, RGB) into `out` at `offset`. With `mirror` the crop is read
+ * right to left first: exactly the same rectangle cropped from the mirrored image.
  *
  * This reproduces what face-api does in TF.js, so the ported nets see the same input:
  *  - `padToSquare(img, center)`: the short side is padded with zeros, either all at the
@@ -26,6 +27,7 @@ export function cropPadResizeNchw(
   center: boolean,
   out: Float32Array = new Float32Array(3 * size * size),
   offset = 0,
+  mirror = false,
 ): Float32Array {
   const { x: rx, y: ry, width: w, height: h } = rect;
   const side = Math.max(w, h);
@@ -46,13 +48,14 @@ export function cropPadResizeNchw(
   const m1 = new Float32Array(size);
   const cf = new Float64Array(size);
   const inCol = (i: number): boolean => i >= 0 && i < w && rx + i >= 0 && rx + i < img.width;
+  const col = (i: number): number => (mirror ? w - 1 - i : i);
   for (let c = 0; c < size; c++) {
     const src = c * scale;
     const lo = Math.max(0, Math.floor(src));
     const hi = Math.min(side - 1, Math.ceil(src));
     cf[c] = src - lo;
-    const ilo = lo - offX;
-    const ihi = hi - offX;
+    const ilo = col(lo - offX);
+    const ihi = col(hi - offX);
     if (inCol(ilo)) { c0[c] = (rx + ilo) * 3; m0[c] = 1; }
     if (inCol(ihi)) { c1[c] = (rx + ihi) * 3; m1[c] = 1; }
   }

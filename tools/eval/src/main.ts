@@ -6,14 +6,15 @@ import { availableParallelism } from 'node:os';
 import { loadDataset } from './dataset.js';
 import { evaluate } from './evaluate.js';
 import { TRANSFORMS } from './transforms.js';
-import { rocPng, toMarkdown } from './report.js';
+import { rocPng, scoresCsv, toMarkdown } from './report.js';
 
 const usage = `usage: npm run eval -- --data DIR [--data DIR2 ...] [--out PREFIX] [--split-file FILE --split test] [--robustness] [--no-crop] [--limit N] [--models DIR]
 
   --data DIR        <label>/<source>/*.jpg, or a folder with manifest.csv (file,label,source[,mask]); repeatable
   --robustness      also judge every image flipped, re-encoded at JPEG q75, at half size, and on a canvas twice
                     the size (plain and busy): verdict flip rate and median |score change| per source
-  --out PREFIX      writes PREFIX.json, PREFIX.md and PREFIX-roc.png (default: artifacts/eval/report)
+  --out PREFIX      writes PREFIX.json, PREFIX.md, PREFIX-roc.png and PREFIX-scores.csv (every image's served
+                    score and verdict, also under each transform) (default: artifacts/eval/report)
   --split-file F    CSV (file,split) restricting the data to one split (--split, default test)
   --no-crop         judge whole images (no face stage); default crops faces when the face models exist
   --limit N         at most N images per source
@@ -55,7 +56,7 @@ if (values.domains && !existsSync(domainsFile)) {
 const domains = existsSync(domainsFile) ? (JSON.parse(readFileSync(domainsFile, 'utf8')) as { domains: Record<string, string[]> }).domains : undefined;
 const threads = values.threads ? Number(values.threads) : Math.max(1, Math.min(4, availableParallelism()));
 let last = 0;
-const { report, roc } = await evaluate(samples, {
+const { report, roc, rows } = await evaluate(samples, {
   modelsDir,
   cropFaces: !values['no-crop'],
   threads,
@@ -76,6 +77,7 @@ const out = resolve(values.out);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${out}.md`, toMarkdown(report));
+writeFileSync(`${out}-scores.csv`, scoresCsv(rows));
 writeFileSync(`${out}-roc.png`, await rocPng([{ name: 'detector', points: roc, auc: report.detector.overall.roc_auc }]));
 console.log(toMarkdown(report));
 console.log(`\nwrote ${out}.json, ${out}.md, ${out}-roc.png`);

@@ -1,5 +1,7 @@
 import sharp from 'sharp';
 import type { BinaryMetrics } from './metrics.js';
+import type { Row } from './evaluate.js';
+import type { TransformName } from './transforms.js';
 
 export interface EvalReport {
   dataset: string;
@@ -122,4 +124,21 @@ export async function rocPng(curves: Array<{ name: string; points: Array<[number
 ${paths.join('\n')}
 </svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+const csvField = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/**
+ * One line per judged image: its served image-level score and verdict, and the same under each
+ * robustness transform, for looking into what the summary figures are made of (which images
+ * flip, which sources sit near the threshold) and comparing two model versions image by image.
+ */
+export function scoresCsv(rows: Row[]): string {
+  const transforms = [...new Set(rows.flatMap((r) => Object.keys(r.transformed)))].sort() as TransformName[];
+  const head = ['file', 'label', 'source', 'edited', 'verdict', ...transforms.flatMap((t) => [`edited@${t}`, `verdict@${t}`])];
+  const lines = rows.map((r) => [
+    csvField(r.sample.file), r.sample.label, csvField(r.sample.source), r.edited.toFixed(6), r.verdict,
+    ...transforms.flatMap((t) => [r.transformed[t]?.edited.toFixed(6) ?? '', r.transformed[t]?.verdict ?? '']),
+  ].join(','));
+  return [head.join(','), ...lines].join('\n') + '\n';
 }

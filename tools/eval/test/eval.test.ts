@@ -53,6 +53,17 @@ describe('npm run eval on a labelled folder', () => {
     assert.match(readFileSync(`${out}.md`, 'utf8'), /\| gan \| deepfake \| 3 \|/);
     assert.ok(existsSync(`${out}-roc.png`));
     assert.deepEqual([...readFileSync(`${out}-roc.png`).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+    // Every judged image's served score, one line each (the unreadable file is not among them).
+    const lines = readFileSync(`${out}-scores.csv`, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'file,label,source,edited,verdict');
+    assert.equal(lines.length, 1 + 9);
+    for (const l of lines.slice(1)) {
+      const [file, label, source, edited, verdict] = l.split(',');
+      assert.ok(!file!.includes('broken'));
+      assert.equal(Number(edited) >= report.threshold, label !== 'real', l);
+      assert.equal(verdict, label === 'real' ? 'real' : 'edited', l);
+      assert.ok(['cam', 'gan', 'ps'].includes(source!));
+    }
   });
   it('reports each edited source against its own domain\'s reals beside all reals (--domains)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dfd-eval-domains-'));
