@@ -28,6 +28,7 @@ const { values } = parseArgs({
     // Recipe options tried after 2.4.0 and off by default (training/models/README.md).
     'residual-stream': { type: 'string' },
     'relocate-edits': { type: 'string' },
+    'backbone-lr': { type: 'string' },
     // Stop after this long (the checkpoint is kept; the same command resumes).
     'max-minutes': { type: 'string' },
   },
@@ -89,7 +90,7 @@ const extra = [
   ...(values.epochs ? ['--epochs', values.epochs] : []),
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
-  ...['residual-stream', 'relocate-edits', 'max-minutes'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
 if (values.loso) {

@@ -742,6 +742,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=22)
     ap.add_argument("--samples", type=int, default=2400, help="samples per epoch")
     ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--backbone-lr", type=float, default=1.0,
+                    help="multiplier of the backbone's learning rate (0 freezes it; tried after 2.4.0)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--paired-test", type=int, default=400, help="test reals in the paired synthetic test set")
@@ -845,7 +847,11 @@ def main():
     stem = [p for n, p in net.named_parameters() if n.startswith("b.conv32")]
     rest = [p for n, p in net.named_parameters() if n.startswith("b.") and not n.startswith("b.conv32")]
     stream = [p for n, p in net.named_parameters() if n.startswith("hf.")]
-    opt = torch.optim.AdamW([{"params": stem, "lr": args.lr * 0.5}, {"params": rest, "lr": args.lr},
+    if args.backbone_lr == 0:
+        # A frozen backbone: only the fusion and the heads learn (no gradients through the ResNet).
+        for p in stem + rest:
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW([{"params": stem, "lr": args.lr * 0.5 * args.backbone_lr}, {"params": rest, "lr": args.lr * args.backbone_lr},
                              {"params": head, "lr": args.lr * 2}, {"params": stream, "lr": args.lr * STREAM_LR_FACTOR}],
                             weight_decay=1e-4)
     base = [g["lr"] for g in opt.param_groups]
@@ -1043,7 +1049,7 @@ def main():
                           "synthetic edits": "paired with their own original, framed identically",
                           "dataset fakes": "paired with a real of their own domain", "domain_real_pool": DOMAIN_REAL_POOL,
                           "fake_pool_weight": FAKE_POOL_WEIGHT} if args.pair_loss > 0 else None,
-                "lr": args.lr, "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
+                "lr": args.lr, **({"backbone_lr_factor": args.backbone_lr} if args.backbone_lr != 1 else {}), "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
                 "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
                                  "retouch share of edited samples": SYNTH_SHARE["retouch"]},
                 "loso_held_out": args.loso, "history": hist, "initialised_from": args.init_version and f"models {args.init_version}",
