@@ -119,8 +119,8 @@ def robustness_weakness(rob):
                 "canvas; real photos are stable, edited ones near the threshold are not.")
     overall = ", ".join(f"{k} {pct(v['all']['flip_rate'])}" for k, v in r.items())
     worst = max(((e["flip_rate"], s, k) for k, v in r.items() for s, e in v.items() if s != "all"), default=None)
-    return (f"- Verdicts near the threshold still change under a transform of the upload (flip rate over the robustness "
-            f"subset: {overall}; target 5 %). The worst source is {worst[1]} at {pct(worst[0])} under {worst[2]}: "
+    return (f"- Verdicts near the threshold still change under a transform of the upload (flip rate over the images "
+            f"judged under transforms: {overall}; target 5 % for each transform). The worst source is {worst[1]} at {pct(worst[0])} under {worst[2]}: "
             "faces scoring near the threshold move between `uncertain` and a decided answer.")
 
 
@@ -156,7 +156,11 @@ def detector_card(mj, ev, paired, loso, rob=None):
         lines += ["", f"Sharpest quarter of real test photos: false positives {pct(sr.get('false_positive_rate'))} as uploaded.", ""]
     rob = rob or (ev if ev and ev.get("robustness") else None)
     if rob and rob.get("robustness"):
-        lines += [f"## Robustness ({rob['images']} test images, up to 30 per source)",
+        first = rob["robustness"][next(iter(rob["robustness"]))]
+        per_source_n = max(v["n"] for k, v in first.items() if k != "all")
+        whole = ev is not None and rob["images"] == ev.get("images")
+        lines += [f"## Robustness ({rob['images']} test images, "
+                  f"{'the whole test split' if whole else f'up to {per_source_n} per source'})",
                   "Verdict flip rate (any change among real / uncertain / edited) / median |Δscore| under each transform:", "",
                   "| source | " + " | ".join(rob["robustness"]) + " |", "|---|" + "---|" * len(rob["robustness"])]
         for src in rob["robustness"][next(iter(rob["robustness"]))]:
