@@ -31,6 +31,9 @@ const { values } = parseArgs({
     'backbone-lr': { type: 'string' },
     // Stop after this long (the checkpoint is kept; the same command resumes).
     'max-minutes': { type: 'string' },
+    // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
+    // so the run learns from reals and their synthetic edits only.
+    'hold-out': { type: 'string' },
   },
 });
 const python = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';
@@ -91,6 +94,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
 if (values.loso) {

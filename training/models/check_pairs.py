@@ -4,7 +4,8 @@
 - a synthetic edit's real is its own original and is framed exactly as the edit: with the edit
   switched off, the two training inputs are identical, and with it on they differ;
 - a dataset fake's real comes from its domain's pool, a DFDC swap's from its own video when known;
-- fake pools are drawn by FAKE_POOL_WEIGHT.
+- fake pools are drawn by FAKE_POOL_WEIGHT;
+- with no dataset fake pool (--loso all) every unit is a synthetic edit, kinds in SYNTH_SHARE's proportion.
 Prints one JSON line of what it measured; exits 1 on a failed check."""
 import json
 import os
@@ -99,8 +100,19 @@ def main():
     ta, tb = train.batch_pairs([s[4] for s in specs[:64]])
     if not ta or any(specs[i][:4] != specs[j][:4] or (specs[i][5], specs[j][5]) != (0, 1) for i, j in zip(ta, tb)):
         fails.append("batch_pairs on twin groups returned specs that are not one image framed twice")
+    # --loso all (no dataset fake pool): every unit is a synthetic edit beside its own original,
+    # self-blends and retouches in SYNTH_SHARE's proportion.
+    only = train.make_specs(pools_real, {}, pools_real, 2000, np.random.default_rng(2), train.SYNTH_SHARE)
+    kinds = [s[0] for s in only if s[2] == 1]
+    if set(kinds) - {"self-blend", "retouch"} or len(kinds) != len(only) // 2:
+        fails.append(f"synthetic-only specs hold {sorted(set(kinds))}, {len(kinds)} edited of {len(only)}")
+    sb_share = kinds.count("self-blend") / max(1, len(kinds))
+    want_sb = train.SYNTH_SHARE["self-blend"] / sum(train.SYNTH_SHARE.values())
+    if abs(sb_share - want_sb) > 0.08:
+        fails.append(f"synthetic-only self-blend share {sb_share:.2f}, want about {want_sb:.2f}")
     print(json.dumps({"pairs": len(complete), "synthetic_checked": len(synth), "aligned_same": same,
-                      "edits_differ": differ, "swap_to_gan_draw_ratio": round(ratio, 3), "fails": fails}))
+                      "edits_differ": differ, "swap_to_gan_draw_ratio": round(ratio, 3),
+                      "synthetic_only_self_blend_share": round(sb_share, 3), "fails": fails}))
     sys.exit(1 if fails else 0)
 
 

@@ -91,6 +91,11 @@ RESIDUAL_STREAM = 0  # channels of a full-resolution high-frequency stream (0 = 
 STREAM_LR_FACTOR = 10.0  # the stream starts from random weights while the rest is pretrained
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
+# --loso all: every dataset fake source held out at once. The model learns from reals and their
+# synthetic edits only, so its figures on every dataset fake source are unseen-source figures, and
+# it is validated, calibrated and exported on synthetic edits of validation reals (SYNTH_VAL_REALS).
+HOLD_ALL = "all"
+SYNTH_VAL_REALS = 300
 AUGMENTATION = (
     "edits first (on the 256 px dataset image, at the serving face stage's landmarks); then framing: "
     "p0.25 as in the dataset, else the face (landmark width) at 15-100% of the frame: pasted on a canvas "
@@ -376,9 +381,12 @@ def make_specs(pools_real, pools_fake, synth_pool, n, rng, synth_share, twin_sha
     real_names = list(pools_real)
     kinds = [k for k, v in synth_share.items() if v > 0]
     p_synth = sum(synth_share.values()) if len(synth_pool) else 0.0
+    share_sum = p_synth
+    if not pools_fake:  # --loso all: every edited sample is synthetic
+        p_synth = 1.0
     while len(specs) < n:
         if rng.random() < p_synth:
-            k = kinds[int(rng.choice(len(kinds), p=np.array([synth_share[x] for x in kinds]) / p_synth))]
+            k = kinds[int(rng.choice(len(kinds), p=np.array([synth_share[x] for x in kinds]) / share_sum))]
             pool = synth_pool[real_names[int(rng.integers(len(real_names)))]]
             if len(pool) == 0:
                 continue
@@ -651,6 +659,23 @@ def calibrate_mirrored(y, s, s_mirror, src, within=None):
 
 
 # ---------------------------------------------------------------- paired synthetic test set
+def synthetic_validation(rows, images, lms, reals, edited_landmarks, n, seed, size):
+    """Served crops of n validation reals' self-blends and retouches, each cropped at the landmarks
+    serving finds on the edited image: (crop, source, label) triples."""
+    rng = np.random.default_rng(seed)
+    pick = sorted(rng.permutation(reals)[:n].tolist())
+    out = []
+    for i in pick:
+        rr = np.random.default_rng([seed, i])
+        sb, _, _ = edits.self_blend(images[i], lms[i], rr)
+        d = pick[int(rr.integers(len(pick)))]
+        rt, _, _ = edits.retouch(images[i], lms[i], rr, donor=images[d], donor_lm=lms[d])
+        for im, kind, label in ((sb, "synthetic-self-blend", "deepfake"), (rt, "synthetic-retouch", "retouched")):
+            found = edited_landmarks(im, i)
+            out.append((served_input(im, lms[i] if found is None else found, size), kind, label))
+    return out
+
+
 def build_paired_test(rows, images, lms, test_real, out_dir, n, seed):
     """Each test real beside its own self-blend and retouch, with the edit mask (written as PNG).
     From test-split identities only; never used in training or calibration."""
@@ -694,10 +719,11 @@ def sha256(path):
     return h.hexdigest()
 
 
-def export(net, name, head, out_dir, size, labels, calib, description, training, metrics, mirror_within=None):
+def export(net, name, head, out_dir, size, labels, calib, description, training, metrics, mirror_within=None, module=None):
+    """module: a ready (logits, cam) module to export instead of `head` of `net` (ensemble.py)."""
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "model.onnx")
-    w = Export(net, head).eval()
+    w = (module or Export(net, head)).eval()
     x = torch.randn(2, 3, size, size)
     torch.onnx.export(w, x, path, opset_version=17, input_names=["input"], output_names=["logits", "cam"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}, "cam": {0: "N"}}, do_constant_folding=True)
@@ -734,7 +760,7 @@ def main():
     ap.add_argument("--run", default=None)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", default=None, help="smoke: export directory")
-    ap.add_argument("--loso", choices=LOSO_CHOICES, default=None)
+    ap.add_argument("--loso", choices=LOSO_CHOICES + [HOLD_ALL], default=None)
     ap.add_argument("--landmarks", required=True,
                     help="the serving face stage's landmarks (npm run train writes .cache/landmarks-<face stage key>.jsonl)")
     ap.add_argument("--seed", type=int, default=1234)
@@ -808,13 +834,14 @@ def main():
     lab = np.array([r["label"] for r in rows])
     sp = np.array([r["split"] for r in rows])
     has_lm = np.array([l is not None for l in lms])
-    held = FAKE_POOLS.get(args.loso, []) if args.loso else []
+    synthetic_only = args.loso == HOLD_ALL
+    held = [s for v in FAKE_POOLS.values() for s in v] if synthetic_only else (FAKE_POOLS.get(args.loso, []) if args.loso else [])
 
     def idx(c):
         return np.nonzero(c)[0]
     tr = sp == "train"
     pools_real = {k: idx(tr & np.isin(src, v)) for k, v in REAL_POOLS.items()}
-    pools_fake = {k: idx(tr & np.isin(src, v)) for k, v in FAKE_POOLS.items() if k != args.loso}
+    pools_fake = {k: idx(tr & np.isin(src, v)) for k, v in FAKE_POOLS.items() if k != args.loso and not synthetic_only}
     pools_real = {k: v for k, v in pools_real.items() if len(v)}
     pools_fake = {k: v for k, v in pools_fake.items() if len(v)}
     synth_pool = {k: v[has_lm[v]] for k, v in pools_real.items()}
@@ -830,9 +857,19 @@ def main():
     generated = np.isin(src, list(GENERATED_SOURCES))
 
     val = idx((sp == ("test" if args.smoke else "val")) & ~np.isin(src, held))
-    val_y = (lab[val] != "real").astype(int)
     log("preparing served crops for validation/test ...")
     crops = {i: served_input(images[i], lms[i], size) for i in idx((sp != "train") | np.isin(src, held))}
+    val_crops, val_src, val_lab = [crops[i] for i in val], src[val], lab[val]
+    if synthetic_only:
+        # No dataset fake may judge the epochs or set the threshold: validation reals beside their
+        # own self-blends and retouches, each cropped at the landmarks serving finds on it.
+        sv = synthetic_validation(rows, images, lms, val[(lab[val] == "real") & has_lm[val]], edited_landmarks,
+                                  SYNTH_VAL_REALS, args.seed + 7, size)
+        val_crops += [c for c, _, _ in sv]
+        val_src = np.r_[val_src, [k for _, k, _ in sv]]
+        val_lab = np.r_[val_lab, [y for _, _, y in sv]]
+        log(f"validation: {len(val)} reals and {len(sv)} synthetic edits of {SYNTH_VAL_REALS} of them")
+    val_y = (val_lab != "real").astype(int)
 
     # Clean served crops of training images (half real, half edited) for precise batch norm.
     bn_rng = np.random.default_rng(args.seed + 5)
@@ -938,13 +975,13 @@ def main():
                     f"twin-kl {tw / max(1, tp):.4f} pair {pl / max(1, pn):.4f} "
                     f"elapsed {el / 60:.1f}m eta {el / step * (total - step) / 60:.1f}m")
         recalibrate_bn(ema, bn_crops)
-        vs, _, _ = predict(ema, [crops[i] for i in val])
+        vs, _, _ = predict(ema, val_crops)
         auc = roc_auc(val_y, vs) or 0.0
         per = {}
-        for s in sorted(set(src[val])):
-            if lab[val][src[val] == s][0] != "real":
-                per[s] = round(roc_auc(np.r_[np.zeros((val_y == 0).sum()), np.ones((src[val] == s).sum())],
-                                       np.r_[vs[val_y == 0], vs[src[val] == s]]), 4)
+        for s in sorted(set(val_src)):
+            if val_lab[val_src == s][0] != "real":
+                per[s] = round(roc_auc(np.r_[np.zeros((val_y == 0).sum()), np.ones((val_src == s).sum())],
+                                       np.r_[vs[val_y == 0], vs[val_src == s]]), 4)
         hist.append({"epoch": ep + 1, "train_loss": tl / tn, "train_acc": tc / tn, "val_auc": auc,
                      "val_auc_per_fake_source": per, "seconds": time.time() - te0})
         log(f"epoch {ep + 1} val auc {auc:.4f} per source {per}")
@@ -964,14 +1001,14 @@ def main():
     net.eval()
 
     # ------------------------------------------------ calibration (validation) and test figures
-    vs, vt, _ = predict(net, [crops[i] for i in val])
-    vs_m, _, _ = predict(net, mirrored([crops[i] for i in val]))
-    calib_det, vs = calibrate_mirrored(val_y, vs, vs_m, src[val], args.mirror_within)
+    vs, vt, _ = predict(net, val_crops)
+    vs_m, _, _ = predict(net, mirrored(val_crops))
+    calib_det, vs = calibrate_mirrored(val_y, vs, vs_m, val_src, args.mirror_within)
     within = calib_det["mirror_average_within"]
     # Faces the detector leans towards edited (its Youden threshold, below the shipped one): at the
     # shipped threshold too few retouched validation faces remain to place a threshold reliably.
     flagged = (val_y == 1) & (vs >= calib_det["youden_threshold"])
-    vy_type = np.isin(src[val], list(RETOUCHED_SOURCES)).astype(int)
+    vy_type = (val_lab == "retouched").astype(int)
     if flagged.sum() >= 2 and len(set(vy_type[flagged])) == 2:
         m = flagged
         grid = np.unique(np.round(vt[m], 4))
@@ -1007,12 +1044,16 @@ def main():
                            "auc_test_split": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(hm.sum())], np.r_[real_s, hsc[hm]]),
                            "auc_all_images": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(len(hs))], np.r_[real_s, hsc]),
                            "n_held_out_all": int(len(hs))}
+        if synthetic_only:
+            metrics["loso"]["per_source_auc_test_split"] = {
+                s: roc_auc(np.r_[np.zeros(len(real_s)), np.ones((hm & (src[hs] == s)).sum())],
+                           np.r_[real_s, hsc[hm & (src[hs] == s)]]) for s in held if (hm & (src[hs] == s)).any()}
     log("TEST", json.dumps({k: v for k, v in metrics.items() if k != "per_source"}))
     for s, e in metrics["per_source"].items():
         log(f"   {s:20s} {json.dumps(e)}")
 
     # ------------------------------------------------ paired synthetic test set (PyTorch figures; the eval redoes them through serving)
-    if not args.loso:
+    if not args.loso or synthetic_only:
         test_real = idx((sp == "test") & (lab == "real"))
         pdir = os.path.join(run_dir, "paired-test")
         man = build_paired_test(rows, images, lms, test_real, pdir, args.paired_test, args.seed + 99)
@@ -1062,7 +1103,7 @@ def main():
     metrics["calibration_classifier"] = calib_cls
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:
         json.dump({"metrics": metrics, "training": training}, f, indent=2)
-    if not args.loso:
+    if not args.loso or synthetic_only:
         exp = os.path.join(run_dir, "export")
         export(net, "detector", "edit_head", os.path.join(exp, "detector"), size, ["real", "edited"], calib_det,
                "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop. "

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""A detector made of two exported runs: the edited logits (and the 14x14 maps) are a weighted
+mean of the two networks', in one ONNX model with the detector's usual contract, so serving reads
+it as any other detector. The classifier stays the base's own.
+
+  ensemble.py --run NAME --base-models models --base-version 2.4.0 --add runs/s1/export \
+      --landmarks .cache/landmarks-KEY.jsonl [--weights 0,0.1,...]
+
+Why: the shipped detector has seen every dataset fake source, and what it learns from them does
+not carry to sources held out (leave-one-source-out AUC 0.27-0.70). A run trained on reals and
+their synthetic edits only (train.py --loso all) has held every dataset source out. The added
+member's weight is chosen on validation: the largest weight whose validation AUC stays within
+WEIGHT_TOLERANCE of the best on the grid (validation holds the dataset sources the base was chosen
+on, so the largest weight that costs nothing there leans furthest towards the member that has
+never seen them). Threshold, band and mirror window are then calibrated on validation exactly as
+train.py does. The run folder is laid out as train.py's, so promote.py ships it.
+"""
+import argparse
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import train as T
+from faceapi_resnet import build_model
+
+WEIGHT_TOLERANCE = 0.005
+
+
+class Blend(nn.Module):
+    """(1 - w) * base + w * added, on the edited head's per-cell logits (the image logits are their
+    mean, so they blend the same way)."""
+
+    def __init__(self, base, added, w):
+        super().__init__()
+        self.base, self.added, self.w = base, added, float(w)
+
+    def forward(self, x):
+        cam = (1 - self.w) * self.base.edit_head(self.base.maps(x)) + self.w * self.added.edit_head(self.added.maps(x))
+        return cam.mean((2, 3)), cam
+
+
+def load_member(dirs, bn_crops):
+    net = T.ForensicNet(build_model(True, log=T.log)[0])
+    T.init_from_models(net, dirs, bn_crops)
+    return net.eval()
+
+
+@torch.no_grad()
+def edited_logit(net, crops, bs=64):
+    out = []
+    for i in range(0, len(crops), bs):
+        x = torch.from_numpy(np.stack([T.served.to_input(c, T.MEAN, T.STD) for c in crops[i:i + bs]]))
+        le = net.edit_head(net.maps(x)).mean((2, 3))
+        out.append((le[:, 1] - le[:, 0]).numpy())
+    return np.concatenate(out)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--base-models", default=os.path.join(T.REPO, "models"))
+    base_arg = ap.add_mutually_exclusive_group(required=True)
+    base_arg.add_argument("--base-version", help="shipped models/{detector,classifier}/V")
+    base_arg.add_argument("--base-run", help="a run's checkpoint (runs/R/checkpoint.pt, its best epoch): for a "
+                          "leave-one-source-out run, which exports nothing; the blend is then measured, not shippable")
+    ap.add_argument("--add", required=True, help="an export folder (detector/, classifier/) of another run")
+    ap.add_argument("--landmarks", required=True)
+    ap.add_argument("--weights", default="0,0.1,0.2,0.3,0.4,0.5,0.6")
+    ap.add_argument("--seed", type=int, default=1234)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    run_dir = os.path.join(T.HERE, "runs", args.run)
+    os.makedirs(run_dir, exist_ok=True)
+    T.LOGF = open(os.path.join(run_dir, "train.log"), "a")
+    T.log("ensemble args", vars(args))
+    t0 = time.time()
+    rows = T.read_rows(args.seed)
+    lm_map = T.read_landmarks(args.landmarks)
+    images = T.load_images(rows)
+    lms = [lm_map[r["key"]][0] if r["key"] in lm_map else None for r in rows]
+    src = np.array([r["source"] for r in rows])
+    lab = np.array([r["label"] for r in rows])
+    sp = np.array([r["split"] for r in rows])
+    size = T.served.FACE_CROP["size"]
+    val, test = np.nonzero(sp == "val")[0], np.nonzero(sp == "test")[0]
+    crops = {int(i): T.served_input(images[i], lms[i], size) for i in np.r_[val, test]}
+    # Any clean served crops make the warm start exact (init_from_models sets the norm's affine from them).
+    bn_crops = [crops[int(i)] for i in val[::4]]
+    if args.base_version:
+        base_dirs = [os.path.join(args.base_models, n, args.base_version) for n in ("detector", "classifier")]
+        base = load_member(base_dirs, bn_crops)
+        base_mj = json.load(open(os.path.join(base_dirs[0], "model.json")))
+    else:
+        ck = torch.load(os.path.join(T.HERE, "runs", args.base_run, "checkpoint.pt"))
+        base = T.ForensicNet(build_model(True, log=T.log)[0])
+        base.load_state_dict(ck["best_state"])
+        base.eval()
+        base_mj = json.load(open(os.path.join(T.HERE, "runs", args.base_run, "metrics.json")))
+    added = load_member([os.path.join(args.add, n) for n in ("detector", "classifier")], bn_crops)
+
+    def logits(idx):
+        c = [crops[int(i)] for i in idx]
+        return [(edited_logit(m, c), edited_logit(m, T.mirrored(c))) for m in (base, added)]
+    (vb, vbm), (va, vam) = logits(val)
+    vy = (lab[val] != "real").astype(int)
+    grid = [float(w) for w in args.weights.split(",")]
+    aucs = {w: T.roc_auc(vy, sigmoid((1 - w) * vb + w * va)) for w in grid}
+    best = max(aucs.values())
+    w = max(x for x in grid if aucs[x] >= best - WEIGHT_TOLERANCE)
+    T.log("validation AUC per added weight", aucs, "chosen", w)
+    vs, vs_m = sigmoid((1 - w) * vb + w * va), sigmoid((1 - w) * vbm + w * vam)
+    calib, _ = T.calibrate_mirrored(vy, vs, vs_m, src[val])
+    within = calib["mirror_average_within"]
+    T.log("calibration detector", calib)
+
+    (tb, tbm), (ta, tam) = logits(test)
+    # Each member's edited logits, plain and mirrored, for comparing other blends without rerunning.
+    np.savez(os.path.join(run_dir, "logits.npz"), val=val, test=test, vb=vb, vbm=vbm, va=va, vam=vam,
+             tb=tb, tbm=tbm, ta=ta, tam=tam, src=src, lab=lab)
+    ty = (lab[test] != "real").astype(int)
+    thr = calib["threshold"]
+    metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)), "per_source": {}}
+    members = {"base": sigmoid(tb), "added": sigmoid(ta)}
+    served_s = T.mirror_served(sigmoid((1 - w) * tb + w * ta), sigmoid((1 - w) * tbm + w * tam), thr, within)
+    for name, s in {**members, "ensemble": served_s}.items():
+        real_s = s[ty == 0]
+        per = {x: T.roc_auc(np.r_[np.zeros(len(real_s)), np.ones((src[test] == x).sum())], np.r_[real_s, s[src[test] == x]])
+               for x in sorted(set(src[test][ty == 1]))}
+        T.log(f"TEST {name}: auc {T.roc_auc(ty, s):.4f}", {k: round(v, 4) for k, v in per.items()})
+    # Every weight of the grid on the test split (plain scores, no mirror), so a blend can be judged on
+    # a source its base held out, which validation cannot choose for.
+    for x in grid:
+        s = sigmoid((1 - x) * tb + x * ta)
+        real_s = s[ty == 0]
+        T.log(f"TEST weight {x}: auc {T.roc_auc(ty, s):.4f}", {k: round(T.roc_auc(
+            np.r_[np.zeros(len(real_s)), np.ones((src[test] == k).sum())], np.r_[real_s, s[src[test] == k]]), 4)
+            for k in sorted(set(src[test][ty == 1]))})
+    metrics["auc"] = T.roc_auc(ty, served_s)
+    metrics["accuracy"] = float(((served_s >= thr) == ty).mean())
+    for x in sorted(set(src[test])):
+        m = src[test] == x
+        e = {"n": int(m.sum()), "label": str(lab[test][m][0])}
+        if e["label"] == "real":
+            e["fpr"] = float((served_s[m] >= thr).mean())
+        else:
+            e["recall"] = float((served_s[m] >= thr).mean())
+            real_s = served_s[ty == 0]
+            e["auc_vs_test_reals"] = T.roc_auc(np.r_[np.zeros(len(real_s)), np.ones(m.sum())], np.r_[real_s, served_s[m]])
+        metrics["per_source"][x] = e
+    metrics["calibration_detector"] = calib
+
+    added_mj = json.load(open(os.path.join(args.add, "detector", "model.json")))
+    training = {"ensemble": {"members": [{"models" if args.base_version else "run": args.base_version or args.base_run,
+                                          "training": base_mj.get("training")},
+                                         {"export": os.path.relpath(args.add, T.REPO), "training": added_mj.get("training")}],
+                             "added_weight": w, "validation_auc_per_weight": aucs,
+                             "rule": f"largest added weight whose validation AUC is within {WEIGHT_TOLERANCE} of the best on the grid"},
+                "seed": args.seed, "run": args.run, "split": base_mj.get("training", {}).get("split"),
+                "libraries": base_mj.get("training", {}).get("libraries")}
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump({"metrics": metrics, "training": training}, f, indent=2)
+    if not args.base_version:
+        T.log(f"measured (a run's checkpoint as base: nothing exported) in {(time.time() - t0) / 60:.1f} min")
+        return
+    exp = os.path.join(run_dir, "export")
+    T.export(None, "detector", None, os.path.join(exp, "detector"), size, ["real", "edited"], calib,
+             "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop; "
+             f"a weighted mean of two networks' logits (the {args.base_version} detector and a network trained on "
+             "synthetic edits only). Research use only.", training, metrics, mirror_within=within, module=Blend(base, added, w))
+    # The classifier is the base's, unchanged.
+    shutil.copytree(base_dirs[1], os.path.join(exp, "classifier"), dirs_exist_ok=True)
+    T.log(f"exported to {exp} in {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
