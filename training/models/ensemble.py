@@ -128,34 +128,19 @@ def main():
              tb=tb, tbm=tbm, ta=ta, tam=tam, src=src, lab=lab)
     ty = (lab[test] != "real").astype(int)
     thr = calib["threshold"]
-    metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)), "per_source": {}}
+    metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test))}
     members = {"base": sigmoid(tb), "added": sigmoid(ta)}
     served_s = T.mirror_served(sigmoid((1 - w) * tb + w * ta), sigmoid((1 - w) * tbm + w * tam), thr, within)
     for name, s in {**members, "ensemble": served_s}.items():
-        real_s = s[ty == 0]
-        per = {x: T.roc_auc(np.r_[np.zeros(len(real_s)), np.ones((src[test] == x).sum())], np.r_[real_s, s[src[test] == x]])
-               for x in sorted(set(src[test][ty == 1]))}
-        T.log(f"TEST {name}: auc {T.roc_auc(ty, s):.4f}", {k: round(v, 4) for k, v in per.items()})
+        T.log(f"TEST {name}: auc {T.roc_auc(ty, s):.4f}", {k: round(v, 4) for k, v in T.source_aucs(ty, s, src[test]).items()})
     # Every weight of the grid on the test split (plain scores, no mirror), so a blend can be judged on
     # a source its base held out, which validation cannot choose for.
     for x in grid:
         s = sigmoid((1 - x) * tb + x * ta)
-        real_s = s[ty == 0]
-        T.log(f"TEST weight {x}: auc {T.roc_auc(ty, s):.4f}", {k: round(T.roc_auc(
-            np.r_[np.zeros(len(real_s)), np.ones((src[test] == k).sum())], np.r_[real_s, s[src[test] == k]]), 4)
-            for k in sorted(set(src[test][ty == 1]))})
+        T.log(f"TEST weight {x}: auc {T.roc_auc(ty, s):.4f}", {k: round(v, 4) for k, v in T.source_aucs(ty, s, src[test]).items()})
     metrics["auc"] = T.roc_auc(ty, served_s)
     metrics["accuracy"] = float(((served_s >= thr) == ty).mean())
-    for x in sorted(set(src[test])):
-        m = src[test] == x
-        e = {"n": int(m.sum()), "label": str(lab[test][m][0])}
-        if e["label"] == "real":
-            e["fpr"] = float((served_s[m] >= thr).mean())
-        else:
-            e["recall"] = float((served_s[m] >= thr).mean())
-            real_s = served_s[ty == 0]
-            e["auc_vs_test_reals"] = T.roc_auc(np.r_[np.zeros(len(real_s)), np.ones(m.sum())], np.r_[real_s, served_s[m]])
-        metrics["per_source"][x] = e
+    metrics["per_source"] = T.per_source_figures(lab[test], served_s, src[test], thr)
     metrics["calibration_detector"] = calib
 
     added_mj = json.load(open(os.path.join(args.add, "detector", "model.json")))

@@ -495,6 +495,31 @@ def roc_auc(y, s):
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def source_aucs(y, s, srcs):
+    """ROC AUC of each edited source's scores against all the real ones (y = 1 edited)."""
+    real_s = s[y == 0]
+    return {k: roc_auc(np.r_[np.zeros(len(real_s)), np.ones((srcs == k).sum())], np.r_[real_s, s[srcs == k]])
+            for k in sorted(set(srcs[y == 1]))}
+
+
+def per_source_figures(labels, s, srcs, thr):
+    """Per source at threshold thr: false-positive rate of a real source; recall and AUC against
+    all reals of an edited one."""
+    y = (labels != "real").astype(int)
+    aucs = source_aucs(y, s, srcs)
+    out = {}
+    for k in sorted(set(srcs)):
+        m = srcs == k
+        e = {"n": int(m.sum()), "label": str(labels[m][0])}
+        if e["label"] == "real":
+            e["fpr"] = float((s[m] >= thr).mean())
+        else:
+            e["recall"] = float((s[m] >= thr).mean())
+            e["auc_vs_test_reals"] = aucs[k]
+        out[k] = e
+    return out
+
+
 def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92):
     """Threshold: Youden's J, raised if needed until the false-positive rate of every real source in
     validation is <= max_fpr (the pooled one only if no threshold achieves that).
@@ -977,11 +1002,7 @@ def main():
         recalibrate_bn(ema, bn_crops)
         vs, _, _ = predict(ema, val_crops)
         auc = roc_auc(val_y, vs) or 0.0
-        per = {}
-        for s in sorted(set(val_src)):
-            if val_lab[val_src == s][0] != "real":
-                per[s] = round(roc_auc(np.r_[np.zeros((val_y == 0).sum()), np.ones((val_src == s).sum())],
-                                       np.r_[vs[val_y == 0], vs[val_src == s]]), 4)
+        per = {k: round(v, 4) for k, v in source_aucs(val_y, vs, val_src).items()}
         hist.append({"epoch": ep + 1, "train_loss": tl / tn, "train_acc": tc / tn, "val_auc": auc,
                      "val_auc_per_fake_source": per, "seconds": time.time() - te0})
         log(f"epoch {ep + 1} val auc {auc:.4f} per source {per}")
@@ -1025,17 +1046,9 @@ def main():
     ty = (lab[test] != "real").astype(int)
     thr = calib_det["threshold"]
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
-               "auc": roc_auc(ty, ts), "accuracy": float(((ts >= thr) == ty).mean()), "per_source": {}}
+               "auc": roc_auc(ty, ts), "accuracy": float(((ts >= thr) == ty).mean()),
+               "per_source": per_source_figures(lab[test], ts, src[test], thr)}
     real_s = ts[ty == 0]
-    for s in sorted(set(src[test])):
-        m = src[test] == s
-        e = {"n": int(m.sum()), "label": str(lab[test][m][0])}
-        if e["label"] == "real":
-            e["fpr"] = float((ts[m] >= thr).mean())
-        else:
-            e["recall"] = float((ts[m] >= thr).mean())
-            e["auc_vs_test_reals"] = roc_auc(np.r_[np.zeros(len(real_s)), np.ones(m.sum())], np.r_[real_s, ts[m]])
-        metrics["per_source"][s] = e
     if held:
         hs = idx(np.isin(src, held))
         hsc, _, _ = predict(net, [crops[i] for i in hs])
