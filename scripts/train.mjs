@@ -25,6 +25,8 @@ const { values } = parseArgs({
     // Fine-tune from a shipped version (models/detector/V, models/classifier/V) instead of the
     // pretrained face-recognition backbone alone.
     'init-version': { type: 'string' },
+    // ... or from another run's export (training/models/runs/R/export).
+    'init-run': { type: 'string' },
     // Recipe options tried after 2.4.0 and off by default (training/models/README.md).
     'residual-stream': { type: 'string' },
     'relocate-edits': { type: 'string' },
@@ -93,6 +95,7 @@ const extra = [
   ...(values.epochs ? ['--epochs', values.epochs] : []),
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
+  ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
   ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];

@@ -811,9 +811,20 @@ def main():
     ap.add_argument("--pair-loss", type=float, default=PAIR_LOSS_WEIGHT, help="weight of the (edited, real) pair loss (0 = off)")
     ap.add_argument("--init-version", default=None,
                     help="start a new run from the shipped models/detector/V and models/classifier/V")
+    ap.add_argument("--init-run", default=None,
+                    help="start from another run's export (runs/R/export); with --loso only if R held that source out too")
     args = ap.parse_args()
     if args.loso and args.init_version:
         ap.error("--loso cannot start from --init-version: the shipped models saw every source, so nothing would be held out")
+    if args.init_run and args.init_version:
+        ap.error("--init-run and --init-version exclude each other")
+    init_dirs = ([os.path.join(REPO, "models", n, args.init_version) for n in ("detector", "classifier")] if args.init_version else
+                 [os.path.join(HERE, "runs", args.init_run, "export", n) for n in ("detector", "classifier")] if args.init_run else None)
+    if args.init_run and args.loso:
+        with open(os.path.join(init_dirs[0], "model.json")) as f:
+            init_held = json.load(f)["training"].get("loso_held_out")
+        if init_held not in (args.loso, HOLD_ALL):
+            ap.error(f"--init-run {args.init_run} saw {args.loso} (it held out {init_held}), so nothing would be held out")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     size = served.FACE_CROP["size"]
@@ -930,9 +941,9 @@ def main():
         log(f"resumed from {ck_path} at epoch {start_ep}")
         if args.reset_best:  # earlier epochs were judged by a different validation; let later ones compete afresh
             best, best_state = -1.0, None
-    elif args.init_version:
-        init_from_models(net, [os.path.join(REPO, "models", n, args.init_version) for n in ("detector", "classifier")], bn_crops)
-        log(f"initialised from the shipped models {args.init_version}")
+    elif init_dirs:
+        init_from_models(net, init_dirs, bn_crops)
+        log(f"initialised from {init_dirs[0]} and its classifier")
     # The weight average is what is validated, kept and exported; the raw weights only train.
     ema = copy.deepcopy(net) if args.ema > 0 else net
     if args.ema > 0 and start_ep and "ema" in ck:
@@ -1106,7 +1117,7 @@ def main():
                 "lr": args.lr, **({"backbone_lr_factor": args.backbone_lr} if args.backbone_lr != 1 else {}), "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
                 "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
                                  "retouch share of edited samples": SYNTH_SHARE["retouch"]},
-                "loso_held_out": args.loso, "history": hist, "initialised_from": args.init_version and f"models {args.init_version}",
+                "loso_held_out": args.loso, "history": hist, "initialised_from": (args.init_version and f"models {args.init_version}") or (args.init_run and f"run {args.init_run}"),
                 "mask_supervision": f"per-cell BCE (weight {MASK_LOSS_WEIGHT}) of the edited-minus-real map against "
                                     "the edit mask's share of each cell: synthetic edits (their mask), reals (0), "
                                     "generated faces (1); swaps and Photoshop edits image-level only",
