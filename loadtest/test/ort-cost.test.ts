@@ -44,8 +44,10 @@ test('onnxruntime runs are counted per model and input shape, exported on /metri
   assert.ok((d.seconds.get('costed@1.2.3') ?? 0) > 0);
   await session.release();
 
+  // The tiny model pools its input first, so a run of batch 1 is mostly fixed per-run overhead
+  // (about 0.3 ms); batch 8 once measured below it on a busy host. Batch 256 reads 256x the pixels.
   const one = await cpuPerRun(path, [1, 3, 64, 64], 1, 0.2);
-  const eight = await cpuPerRun(path, [8, 3, 64, 64], 1, 0.2);
+  const many = await cpuPerRun(path, [256, 3, 64, 64], 1, 0.2);
   assert.ok(one.cpuMs > 0 && one.runs >= 5, JSON.stringify(one));
-  assert.ok(eight.cpuMs > one.cpuMs, `batch 8 costs more CPU than batch 1: ${eight.cpuMs} vs ${one.cpuMs} ms`);
+  assert.ok(many.cpuMs > one.cpuMs, `batch 256 costs more CPU than batch 1: ${many.cpuMs} vs ${one.cpuMs} ms`);
 });
