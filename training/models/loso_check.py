@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""The held-out source's AUC against the test reals for a run's checkpoint (its best validation
+epoch), without finishing the run: for a leave-one-source-out run stopped early.
+
+  loso_check.py --run R --held SOURCE --landmarks .cache/landmarks-KEY.jsonl
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+
+import train as T
+from faceapi_resnet import build_model
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--held", required=True, choices=list(T.FAKE_POOLS), help="the source the run held out")
+    ap.add_argument("--landmarks", required=True)
+    ap.add_argument("--seed", type=int, default=1234)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    ck = torch.load(os.path.join(T.HERE, "runs", a.run, "checkpoint.pt"))
+    held = a.held
+    rows = [r for r in T.read_rows(a.seed) if r["split"] == "test" and (r["label"] == "real" or r["source"] in T.FAKE_POOLS[held])]
+    lm = T.read_landmarks(a.landmarks)
+    images = T.load_images(rows)
+    size = T.served.FACE_CROP["size"]
+    crops = [T.served_input(images[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(rows)]
+    net = T.ForensicNet(build_model(True, log=T.log)[0])
+    net.load_state_dict(ck["best_state"])
+    s, _, _ = T.predict(net, crops)
+    y = np.array([r["label"] != "real" for r in rows]).astype(int)
+    src = np.array([r["source"] for r in rows])
+    best_epoch = max(ck["hist"], key=lambda h: h["val_auc"])["epoch"]
+    print(json.dumps({"run": a.run, "held_out": held, "epochs": ck["epoch"], "best_epoch": best_epoch,
+                      "auc_test_split": T.roc_auc(y, s), "per_source": T.source_aucs(y, s, src)}))
+
+
+if __name__ == "__main__":
+    main()
