@@ -100,10 +100,7 @@ def main():
         base = load_member(base_dirs, bn_crops)
         base_mj = json.load(open(os.path.join(base_dirs[0], "model.json")))
     else:
-        ck = torch.load(os.path.join(T.HERE, "runs", args.base_run, "checkpoint.pt"))
-        base = T.ForensicNet(build_model(True, log=T.log)[0])
-        base.load_state_dict(ck["best_state"])
-        base.eval()
+        base, _ = T.load_run_net(args.base_run)
         base_mj = json.load(open(os.path.join(T.HERE, "runs", args.base_run, "metrics.json")))
     added = load_member([os.path.join(args.add, n) for n in ("detector", "classifier")], bn_crops)
 

@@ -6,13 +6,11 @@ epoch), without finishing the run: for a leave-one-source-out run stopped early.
 """
 import argparse
 import json
-import os
 
 import numpy as np
 import torch
 
 import train as T
-from faceapi_resnet import build_model
 
 
 def main():
@@ -23,15 +21,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    ck = torch.load(os.path.join(T.HERE, "runs", a.run, "checkpoint.pt"))
     held = a.held
     rows = [r for r in T.read_rows(a.seed) if r["split"] == "test" and (r["label"] == "real" or r["source"] in T.FAKE_POOLS[held])]
     lm = T.read_landmarks(a.landmarks)
     images = T.load_images(rows)
     size = T.served.FACE_CROP["size"]
     crops = [T.served_input(images[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(rows)]
-    net = T.ForensicNet(build_model(True, log=T.log)[0])
-    net.load_state_dict(ck["best_state"])
+    net, ck = T.load_run_net(a.run)
     s, _, _ = T.predict(net, crops)
     y = np.array([r["label"] != "real" for r in rows]).astype(int)
     src = np.array([r["source"] for r in rows])

@@ -624,6 +624,14 @@ def init_from_models(net, dirs, bn_crops):
     bn.bias.data = bn.running_mean + torch.from_numpy(folded_b[0].copy())
 
 
+def load_run_net(run):
+    """A run's best validation epoch (runs/R/checkpoint.pt) as a network in eval mode, and the checkpoint."""
+    ck = torch.load(os.path.join(HERE, "runs", run, "checkpoint.pt"))
+    net = ForensicNet(build_model(True, log=log)[0])
+    net.load_state_dict(ck["best_state"])
+    return net.eval(), ck
+
+
 @torch.no_grad()
 def predict(net, crops, bs=64):
     net.eval()
