@@ -33,6 +33,9 @@ const { values } = parseArgs({
     'backbone-lr': { type: 'string' },
     // After a fine-tune, also judge weights between the starting model and each epoch (train.py --soup).
     soup: { type: 'string' },
+    'soup-rule': { type: 'string' },
+    // 'synthetic': learn from reals and their synthetic edits only, validated on every source.
+    fakes: { type: 'string' },
     // Stop after this long (the checkpoint is kept; the same command resumes).
     'max-minutes': { type: 'string' },
     // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
@@ -98,7 +101,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);

@@ -28,7 +28,7 @@ import torch.nn as nn
 import train as T
 from faceapi_resnet import build_model
 
-WEIGHT_TOLERANCE = 0.005
+WEIGHT_TOLERANCE = T.AUC_TOLERANCE
 
 
 class Blend(nn.Module):

@@ -632,6 +632,9 @@ def load_run_net(run):
     return net.eval(), ck
 
 
+AUC_TOLERANCE = 0.005  # validation AUC differences this small are noise (the --soup lean rule, ensemble.py)
+
+
 def interpolate(initial, tuned, a):
     """(1 - a) * initial + a * tuned, tensor by tensor (integer buffers are the tuned ones)."""
     return {k: ((1 - a) * initial[k].float() + a * v.float()).to(v.dtype) if v.is_floating_point() else v.clone()
@@ -652,7 +655,7 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
     epochs_dir = os.path.join(run_dir, "epochs")
     kept = sorted(int(f[4:-3]) for f in os.listdir(epochs_dir) if f.startswith("ema-")) if os.path.isdir(epochs_dir) else []
     weights = [float(a) for a in args.soup.split(",")]
-    record, chosen = {"validation_auc": {}}, None
+    record, scored = {"validation_auc": {}}, []
     for e in kept:
         tuned = torch.load(os.path.join(epochs_dir, f"ema-{e}.pt"))
         for a in weights:
@@ -661,16 +664,23 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
             auc = roc_auc(val_y, predict(net, val_crops)[0]) or 0.0
             record["validation_auc"][f"epoch {e} weight {a}"] = round(auc, 4)
             log(f"soup: epoch {e}, weight {a}: val auc {auc:.4f}")
-            if auc > best:
-                best, chosen = auc, {"epoch": e, "weight": a}
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    if chosen is None:
+            scored.append((auc, a, e))
+    top = max([best] + [x[0] for x in scored])
+    # lean: the tuned end was trained for what validation cannot show (e.g. --fakes synthetic: edits
+    # the dataset sources do not hold), so go as far towards it as validation allows.
+    fit = [x for x in scored if x[0] >= (top - AUC_TOLERANCE if args.soup_rule == "lean" else top)]
+    if not fit or (args.soup_rule == "best" and best >= top):
         log("soup: no interpolation beat the best epoch")
         return best, best_state, None
-    record.update(chosen, rule="(1 - weight) * initial + weight * epoch's weight average, the best validation AUC "
-                               "among these and the epochs themselves")
+    auc, a, e = max(fit, key=lambda x: (x[1], x[0])) if args.soup_rule == "lean" else max(fit)
+    net.load_state_dict(interpolate(initial, torch.load(os.path.join(epochs_dir, f"ema-{e}.pt")), a))
+    recalibrate_bn(net, bn_crops)
+    chosen = {"epoch": e, "weight": a, "validation_auc_chosen": round(auc, 4)}
+    record.update(chosen, rule=("(1 - weight) * initial + weight * epoch's weight average; " +
+                                ("the largest weight within %s of the best validation AUC" % AUC_TOLERANCE
+                                 if args.soup_rule == "lean" else "the best validation AUC among these and the epochs themselves")))
     log("soup: kept", chosen)
-    return best, best_state, record
+    return auc, {k: v.detach().clone() for k, v in net.state_dict().items()}, record
 
 
 @torch.no_grad()
@@ -862,6 +872,11 @@ def main():
                     help="start a new run from the shipped models/detector/V and models/classifier/V")
     ap.add_argument("--init-run", default=None,
                     help="start from another run's export (runs/R/export); with --loso only if R held that source out too")
+    ap.add_argument("--fakes", choices=["all", "synthetic"], default="all",
+                    help="synthetic: learn from reals and their synthetic edits only, validated on the usual "
+                         "validation set (every source), as the tuned end of a --soup")
+    ap.add_argument("--soup-rule", choices=["best", "lean"], default="best",
+                    help="best: the highest validation AUC; lean: the largest weight within AUC_TOLERANCE of it")
     ap.add_argument("--soup", default=None,
                     help="comma-separated weights a: after training, also judge (1 - a) * initial + a * epoch-E weights "
                          "for every kept epoch E on validation, and keep the best of these and of the epochs "
@@ -932,7 +947,8 @@ def main():
         return np.nonzero(c)[0]
     tr = sp == "train"
     pools_real = {k: idx(tr & np.isin(src, v)) for k, v in REAL_POOLS.items()}
-    pools_fake = {k: idx(tr & np.isin(src, v)) for k, v in FAKE_POOLS.items() if k != args.loso and not synthetic_only}
+    pools_fake = {k: idx(tr & np.isin(src, v)) for k, v in FAKE_POOLS.items()
+                  if k != args.loso and not synthetic_only and args.fakes == "all"}
     pools_real = {k: v for k, v in pools_real.items() if len(v)}
     pools_fake = {k: v for k, v in pools_fake.items() if len(v)}
     synth_pool = {k: v[has_lm[v]] for k, v in pools_real.items()}
@@ -1179,6 +1195,7 @@ def main():
                 "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
                                  "retouch share of edited samples": SYNTH_SHARE["retouch"]},
                 **({"weight_soup": soup} if soup else {}),
+                **({"fakes": "reals and their synthetic edits only"} if args.fakes == "synthetic" else {}),
                 "loso_held_out": args.loso, "history": hist, "initialised_from": (args.init_version and f"models {args.init_version}") or (args.init_run and f"run {args.init_run}"),
                 "mask_supervision": f"per-cell BCE (weight {MASK_LOSS_WEIGHT}) of the edited-minus-real map against "
                                     "the edit mask's share of each cell: synthetic edits (their mask), reals (0), "
