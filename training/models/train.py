@@ -655,7 +655,13 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
     epochs_dir = os.path.join(run_dir, "epochs")
     kept = sorted(int(f[4:-3]) for f in os.listdir(epochs_dir) if f.startswith("ema-")) if os.path.isdir(epochs_dir) else []
     weights = [float(a) for a in args.soup.split(",")]
-    record, scored = {"validation_auc": {}}, []
+    # The starting model itself (weight 0) is the bar: a soup within the tolerance of a worse epoch
+    # but further below the model the run started from is no soup worth keeping.
+    net.load_state_dict(interpolate(initial, initial, 0.0))
+    recalibrate_bn(net, bn_crops)
+    initial_auc = roc_auc(val_y, predict(net, val_crops)[0]) or 0.0
+    log(f"soup: initial weights: val auc {initial_auc:.4f}")
+    record, scored = {"validation_auc": {"initial": round(initial_auc, 4)}}, []
     for e in kept:
         tuned = torch.load(os.path.join(epochs_dir, f"ema-{e}.pt"))
         for a in weights:
@@ -665,12 +671,12 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
             record["validation_auc"][f"epoch {e} weight {a}"] = round(auc, 4)
             log(f"soup: epoch {e}, weight {a}: val auc {auc:.4f}")
             scored.append((auc, a, e))
-    top = max([best] + [x[0] for x in scored])
+    top = max([best, initial_auc] + [x[0] for x in scored])
     # lean: the tuned end was trained for what validation cannot show (e.g. --fakes synthetic: edits
     # the dataset sources do not hold), so go as far towards it as validation allows.
     fit = [x for x in scored if x[0] >= (top - AUC_TOLERANCE if args.soup_rule == "lean" else top)]
     if not fit or (args.soup_rule == "best" and best >= top):
-        log("soup: no interpolation beat the best epoch")
+        log(f"soup: none kept (best validation AUC {top:.4f}: initial {initial_auc:.4f}, best epoch {best:.4f})")
         return best, best_state, None
     auc, a, e = max(fit, key=lambda x: (x[1], x[0])) if args.soup_rule == "lean" else max(fit)
     net.load_state_dict(interpolate(initial, torch.load(os.path.join(epochs_dir, f"ema-{e}.pt")), a))
