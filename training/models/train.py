@@ -881,6 +881,8 @@ def main():
     ap.add_argument("--fakes", choices=["all", "synthetic"], default="all",
                     help="synthetic: learn from reals and their synthetic edits only, validated on the usual "
                          "validation set (every source), as the tuned end of a --soup")
+    ap.add_argument("--synth-share", type=float, default=None,
+                    help="share of edited samples that are synthetic edits (default %.2f), self-blend:retouch kept" % sum(SYNTH_SHARE.values()))
     ap.add_argument("--soup-rule", choices=["best", "lean"], default="best",
                     help="best: the highest validation AUC; lean: the largest weight within AUC_TOLERANCE of it")
     ap.add_argument("--soup", default=None,
@@ -901,6 +903,8 @@ def main():
             init_held = json.load(f)["training"].get("loso_held_out")
         if init_held not in (args.loso, HOLD_ALL):
             ap.error(f"--init-run {args.init_run} saw {args.loso} (it held out {init_held}), so nothing would be held out")
+    synth_share = SYNTH_SHARE if args.synth_share is None else \
+        {k: v * args.synth_share / sum(SYNTH_SHARE.values()) for k, v in SYNTH_SHARE.items()}
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     size = served.FACE_CROP["size"]
@@ -1034,7 +1038,7 @@ def main():
             break
         te0 = time.time()
         rng = np.random.default_rng([args.seed, ep, zlib.crc32((args.loso or "main").encode())])
-        specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, SYNTH_SHARE,
+        specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, synth_share,
                            args.twin_share, same_video)
         ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep, generated=generated,
                       relocate=relocate)
@@ -1198,8 +1202,8 @@ def main():
                           "dataset fakes": "paired with a real of their own domain", "domain_real_pool": DOMAIN_REAL_POOL,
                           "fake_pool_weight": FAKE_POOL_WEIGHT} if args.pair_loss > 0 else None,
                 "lr": args.lr, **({"backbone_lr_factor": args.backbone_lr} if args.backbone_lr != 1 else {}), "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
-                "paired_edits": {"self-blend share of edited samples": SYNTH_SHARE["self-blend"],
-                                 "retouch share of edited samples": SYNTH_SHARE["retouch"]},
+                "paired_edits": {"self-blend share of edited samples": round(synth_share["self-blend"], 4),
+                                 "retouch share of edited samples": round(synth_share["retouch"], 4)},
                 **({"weight_soup": soup} if soup else {}),
                 **({"fakes": "reals and their synthetic edits only"} if args.fakes == "synthetic" else {}),
                 "loso_held_out": args.loso, "history": hist, "initialised_from": (args.init_version and f"models {args.init_version}") or (args.init_run and f"run {args.init_run}"),
