@@ -13,6 +13,17 @@ import torch
 import train as T
 
 
+@torch.no_grad()
+def blend_scores(net, crops, bs=64):
+    """The blend head's edited probability (softmax of its mean cell logits)."""
+    out = []
+    for i in range(0, len(crops), bs):
+        x = torch.from_numpy(np.stack([T.served.to_input(c, T.MEAN, T.STD) for c in crops[i:i + bs]]))
+        z = net.blend_head(net.maps(x)).mean((2, 3))
+        out.append(torch.softmax(z, 1)[:, 1].numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -22,13 +33,24 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(2)
     held = a.held
-    rows = [r for r in T.read_rows(a.seed) if r["split"] == "test" and (r["label"] == "real" or r["source"] in T.FAKE_POOLS[held])]
+    all_rows = T.read_rows(a.seed)
+    rows = [r for r in all_rows if r["split"] == "test" and (r["label"] == "real" or r["source"] in T.FAKE_POOLS[held])]
+    val_reals = [r for r in all_rows if r["split"] == "val" and r["label"] == "real"]
     lm = T.read_landmarks(a.landmarks)
     images = T.load_images(rows)
     size = T.served.FACE_CROP["size"]
     crops = [T.served_input(images[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(rows)]
     net, ck = T.load_run_net(a.run)
     s, _, _ = T.predict(net, crops)
+    blend = None
+    if net.blend_head is not None:
+        # --blend-head: that head alone, and "either fires": each head's score as the share of
+        # validation reals it exceeds, the larger of the two.
+        vimg = T.load_images(val_reals)
+        vcrops = [T.served_input(vimg[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(val_reals)]
+        sb, vb = blend_scores(net, crops), blend_scores(net, vcrops)
+        vs, _, _ = T.predict(net, vcrops)
+        either = np.maximum(np.searchsorted(np.sort(vs), s) / len(vs), np.searchsorted(np.sort(vb), sb) / len(vb))
     y = np.array([r["label"] != "real" for r in rows]).astype(int)
     src = np.array([r["source"] for r in rows])
     best_epoch = max(ck["hist"], key=lambda h: h["val_auc"])["epoch"]
@@ -40,7 +62,11 @@ def main():
                       "auc_test_split": T.roc_auc(y, s), "per_source": T.source_aucs(y, s, src),
                       "auc_vs_own_domain_reals": T.roc_auc(y[own], s[own]) if domain else None,
                       "own_domain_reals": sorted(set(domain)),
-                      "mean_score_per_source": {k: round(float(s[src == k].mean()), 4) for k in sorted(set(src))}}))
+                      "mean_score_per_source": {k: round(float(s[src == k].mean()), 4) for k in sorted(set(src))},
+                      **({"blend_head": {"auc_test_split": T.roc_auc(y, sb), "per_source": T.source_aucs(y, sb, src),
+                                         "auc_vs_own_domain_reals": T.roc_auc(y[own], sb[own]) if domain else None},
+                          "either_fires": {"auc_test_split": T.roc_auc(y, either), "per_source": T.source_aucs(y, either, src)}}
+                         if net.blend_head is not None else {})}))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,10 @@ TWIN_LOSS_WEIGHT = 1.0
 # (serving cost per face at most 2x 1.0.0's).
 MIRROR_MARGIN = 0.03
 MIRROR_MAX_SHARE = 0.3
+# --blend-head, why: s1 (synthetic edits only) caught unseen DFDC swaps (0.61) where the recipe with the
+# dataset fakes ranked them below reals (0.295), and with the synthetic edits dominant in one head the GAN
+# faces fell below chance (s3main). Two kinds of evidence that pull against each other in one head get a
+# head each, to be combined as "either fires".
 RESIDUAL_STREAM = 0  # channels of a full-resolution high-frequency stream (0 = none, as 2.4.0; 64 was tried: no gain)
 STREAM_LR_FACTOR = 10.0  # the stream starts from random weights while the rest is pretrained
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
@@ -287,7 +291,7 @@ class TrainSet(torch.utils.data.Dataset):
     retouch; type -1 = none; twin = the spec's twin group (-1 = none), second = 1 for the twin framed
     second; pair = the (edited, real) pair it belongs to; fkey = the spec whose framing it takes (its
     own position, or its edited partner's for an aligned real).
-    Items: (input, edited, type, mask, has_mask, twin, pair); mask is the served crop's edit mask (uint8)
+    Items: (input, edited, type, mask, has_mask, twin, pair, synthetic); mask is the served crop's edit mask (uint8)
     where it is known: synthetic edits (their own mask), reals (none of it), generated faces (all of
     it). Twins share the edit (its random draws come from the group's generator) and the flip is
     opposite; framing and the rest of finish() are drawn independently."""
@@ -338,7 +342,8 @@ class TrainSet(torch.utils.data.Dataset):
         crop, mcrop = finish(crop, rng_finish, mcrop, flip)
         has = mcrop is not None
         m = torch.from_numpy(mcrop if has else np.zeros((self.size, self.size), np.uint8))
-        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has, twin, pair
+        synthetic = kind in ("self-blend", "retouch")
+        return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has, twin, pair, synthetic
 
 
 def batch_pairs(keys):
@@ -433,7 +438,7 @@ class ForensicNet(nn.Module):
     conv, and two 1x1 heads giving per-cell logits (the heatmap). An image's logits are the mean of
     its cells' logits."""
 
-    def __init__(self, backbone, stream=0):
+    def __init__(self, backbone, stream=0, blend_head=False):
         super().__init__()
         self.b = backbone
         self.hf = ResidualStream(stream) if stream > 0 else None
@@ -443,6 +448,9 @@ class ForensicNet(nn.Module):
         self.drop = nn.Dropout2d(0.1)
         self.edit_head = nn.Conv2d(128, 2, 1)
         self.type_head = nn.Conv2d(128, 2, 1)
+        # --blend-head: a third head that learns from the synthetic edits and the reals only (why:
+        # the note above RESIDUAL_STREAM); None otherwise, so other runs' state dicts are unchanged.
+        self.blend_head = nn.Conv2d(128, 2, 1) if blend_head else None
 
     def maps(self, x):
         b = self.b
@@ -457,9 +465,11 @@ class ForensicNet(nn.Module):
         up = F.interpolate(x, size=f3.shape[2:], mode="nearest")
         return self.fuse(torch.cat([f3, up] if hf is None else [f3, up, hf], 1))
 
-    def forward(self, x):
+    def forward(self, x, with_blend=False):
         f = self.drop(self.maps(x))
         ce, ct = self.edit_head(f), self.type_head(f)
+        if with_blend:
+            return ce.mean((2, 3)), ct.mean((2, 3)), ce, ct, self.blend_head(f)
         return ce.mean((2, 3)), ct.mean((2, 3)), ce, ct
 
 
@@ -627,7 +637,7 @@ def init_from_models(net, dirs, bn_crops):
 def load_run_net(run):
     """A run's best validation epoch (runs/R/checkpoint.pt) as a network in eval mode, and the checkpoint."""
     ck = torch.load(os.path.join(HERE, "runs", run, "checkpoint.pt"))
-    net = ForensicNet(build_model(True, log=log)[0])
+    net = ForensicNet(build_model(True, log=log)[0], blend_head="blend_head.weight" in ck["best_state"])
     net.load_state_dict(ck["best_state"])
     return net.eval(), ck
 
@@ -636,9 +646,10 @@ AUC_TOLERANCE = 0.005  # validation AUC differences this small are noise (the --
 
 
 def interpolate(initial, tuned, a):
-    """(1 - a) * initial + a * tuned, tensor by tensor (integer buffers are the tuned ones)."""
-    return {k: ((1 - a) * initial[k].float() + a * v.float()).to(v.dtype) if v.is_floating_point() else v.clone()
-            for k, v in tuned.items()}
+    """(1 - a) * initial + a * tuned, tensor by tensor (integer buffers, and tensors the initial
+    network lacks, are the tuned ones)."""
+    return {k: ((1 - a) * initial[k].float() + a * v.float()).to(v.dtype) if v.is_floating_point() and k in initial
+            else v.clone() for k, v in tuned.items()}
 
 
 def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best, best_state):
@@ -883,6 +894,8 @@ def main():
                          "validation set (every source), as the tuned end of a --soup")
     ap.add_argument("--synth-share", type=float, default=None,
                     help="share of edited samples that are synthetic edits (default %.2f), self-blend:retouch kept" % sum(SYNTH_SHARE.values()))
+    ap.add_argument("--blend-head", type=int, default=0,
+                    help="1: a third head learning from synthetic edits and reals only (measured by loso_check.py; not exported)")
     ap.add_argument("--soup-rule", choices=["best", "lean"], default="best",
                     help="best: the highest validation AUC; lean: the largest weight within AUC_TOLERANCE of it")
     ap.add_argument("--soup", default=None,
@@ -996,7 +1009,7 @@ def main():
     bn_crops = [served_input(images[i], lms[i], size) for i in bn_idx]
 
     backbone, pre = build_model(True, log=log)
-    net = ForensicNet(backbone, args.residual_stream)
+    net = ForensicNet(backbone, args.residual_stream, blend_head=bool(args.blend_head))
     head = [p for n, p in net.named_parameters() if not n.startswith(("b.", "hf."))]
     stem = [p for n, p in net.named_parameters() if n.startswith("b.conv32")]
     rest = [p for n, p in net.named_parameters() if n.startswith("b.") and not n.startswith("b.conv32")]
@@ -1045,12 +1058,24 @@ def main():
         dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers)
         net.train()
         tl = tc = tn = tw = tp = pl = pn = 0.0
-        for bi, (x, ye, yt, mk, has, twin, pair) in enumerate(dl):
+        for bi, (x, ye, yt, mk, has, twin, pair, synthetic) in enumerate(dl):
             f = min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, step / total)))
             for g, b in zip(opt.param_groups, base):
                 g["lr"] = b * f
-            le, lt, cam_e, _ = net(x)
+            out = net(x, with_blend=True) if args.blend_head else net(x)
+            le, lt, cam_e, _ = out[:4]
             loss = F.cross_entropy(le, ye, label_smoothing=0.05)
+            if args.blend_head:
+                # The blend head sees the synthetic edits and the reals only, dataset fakes never.
+                sel = synthetic | (ye == 0)
+                if sel.any():
+                    zb = out[4][sel]
+                    loss = loss + F.cross_entropy(zb.mean((2, 3)), ye[sel], label_smoothing=0.05)
+                    hb = has[sel]
+                    if hb.any():
+                        d = (zb[:, 1] - zb[:, 0])[hb]
+                        tgt = F.adaptive_avg_pool2d(mk[sel][hb].float().unsqueeze(1) / 255.0, d.shape[-2:]).squeeze(1)
+                        loss = loss + MASK_LOSS_WEIGHT * F.binary_cross_entropy_with_logits(d, tgt.clamp(0.025, 0.975))
             if has.any():
                 # Dense supervision: each cell's edited-minus-real logit against the share of the
                 # cell the edit covers, so the map learns where the edit is, not only that it exists.
