@@ -38,6 +38,8 @@ const { values } = parseArgs({
     fakes: { type: 'string' },
     // Share of edited samples that are synthetic edits (train.py --synth-share; default 0.55).
     'synth-share': { type: 'string' },
+    // 1: a third head learning from synthetic edits and reals only (train.py --blend-head).
+    'blend-head': { type: 'string' },
     // Stop after this long (the checkpoint is kept; the same command resumes).
     'max-minutes': { type: 'string' },
     // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
@@ -103,7 +105,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
