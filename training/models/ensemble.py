@@ -50,16 +50,6 @@ def load_member(dirs, bn_crops):
     return net.eval()
 
 
-@torch.no_grad()
-def edited_logit(net, crops, bs=64):
-    out = []
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.stack([T.served.to_input(c, T.MEAN, T.STD) for c in crops[i:i + bs]]))
-        le = net.edit_head(net.maps(x)).mean((2, 3))
-        out.append((le[:, 1] - le[:, 0]).numpy())
-    return np.concatenate(out)
-
-
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
@@ -106,7 +96,7 @@ def main():
 
     def logits(idx):
         c = [crops[int(i)] for i in idx]
-        return [(edited_logit(m, c), edited_logit(m, T.mirrored(c))) for m in (base, added)]
+        return [(T.head_logit(m, c), T.head_logit(m, T.mirrored(c))) for m in (base, added)]
     (vb, vbm), (va, vam) = logits(val)
     vy = (lab[val] != "real").astype(int)
     grid = [float(w) for w in args.weights.split(",")]

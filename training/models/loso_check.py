@@ -13,17 +13,6 @@ import torch
 import train as T
 
 
-@torch.no_grad()
-def blend_scores(net, crops, bs=64):
-    """The blend head's edited probability (softmax of its mean cell logits)."""
-    out = []
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.stack([T.served.to_input(c, T.MEAN, T.STD) for c in crops[i:i + bs]]))
-        z = net.blend_head(net.maps(x)).mean((2, 3))
-        out.append(torch.softmax(z, 1)[:, 1].numpy())
-    return np.concatenate(out) if out else np.zeros(0)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -48,7 +37,7 @@ def main():
         # validation reals it exceeds, the larger of the two.
         vimg = T.load_images(val_reals)
         vcrops = [T.served_input(vimg[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(val_reals)]
-        sb, vb = blend_scores(net, crops), blend_scores(net, vcrops)
+        sb, vb = T.head_logit(net, crops, "blend_head"), T.head_logit(net, vcrops, "blend_head")
         vs, _, _ = T.predict(net, vcrops)
         either = np.maximum(np.searchsorted(np.sort(vs), s) / len(vs), np.searchsorted(np.sort(vb), sb) / len(vb))
     y = np.array([r["label"] != "real" for r in rows]).astype(int)

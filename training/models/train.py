@@ -701,6 +701,18 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
 
 
 @torch.no_grad()
+def head_logit(net, crops, head="edit_head", bs=64):
+    """One head's edited-minus-real logit of its mean cell logits, per crop (eval mode)."""
+    net.eval()
+    out = []
+    for i in range(0, len(crops), bs):
+        x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
+        z = getattr(net, head)(net.maps(x)).mean((2, 3))
+        out.append((z[:, 1] - z[:, 0]).numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+@torch.no_grad()
 def predict(net, crops, bs=64):
     net.eval()
     pe, pt, ce = [], [], []
