@@ -346,6 +346,15 @@ class TrainSet(torch.utils.data.Dataset):
         return torch.from_numpy(served.to_input(crop, MEAN, STD)), y_edit, y_type, m, has, twin, pair, synthetic
 
 
+def mask_loss(cam, mask):
+    """Dense supervision: each cell's edited-minus-real logit (cam [N,2,h,w]) against the share of the
+    cell the edit covers (mask [N,H,W], uint8), so the map learns where the edit is, not only that it
+    exists."""
+    z = cam[:, 1] - cam[:, 0]
+    tgt = F.adaptive_avg_pool2d(mask.float().unsqueeze(1) / 255.0, z.shape[-2:]).squeeze(1)
+    return F.binary_cross_entropy_with_logits(z, tgt.clamp(0.025, 0.975))
+
+
 def batch_pairs(keys):
     """Batch positions (a, b) of the two specs sharing a key (twin group or pair id; -1 = none)
     that both landed in this batch, a the earlier. make_specs puts a unit's edited spec first, so
@@ -1085,15 +1094,9 @@ def main():
                     loss = loss + F.cross_entropy(zb.mean((2, 3)), ye[sel], label_smoothing=0.05)
                     hb = has[sel]
                     if hb.any():
-                        d = (zb[:, 1] - zb[:, 0])[hb]
-                        tgt = F.adaptive_avg_pool2d(mk[sel][hb].float().unsqueeze(1) / 255.0, d.shape[-2:]).squeeze(1)
-                        loss = loss + MASK_LOSS_WEIGHT * F.binary_cross_entropy_with_logits(d, tgt.clamp(0.025, 0.975))
+                        loss = loss + MASK_LOSS_WEIGHT * mask_loss(zb[hb], mk[sel][hb])
             if has.any():
-                # Dense supervision: each cell's edited-minus-real logit against the share of the
-                # cell the edit covers, so the map learns where the edit is, not only that it exists.
-                z = (cam_e[:, 1] - cam_e[:, 0])[has]
-                tgt = F.adaptive_avg_pool2d(mk[has].float().unsqueeze(1) / 255.0, z.shape[-2:]).squeeze(1)
-                loss = loss + MASK_LOSS_WEIGHT * F.binary_cross_entropy_with_logits(z, tgt.clamp(0.025, 0.975))
+                loss = loss + MASK_LOSS_WEIGHT * mask_loss(cam_e[has], mk[has])
             if (yt >= 0).any():
                 loss = loss + 0.5 * F.cross_entropy(lt, yt, weight=type_w, ignore_index=-1)
             a, b = batch_pairs(twin.tolist())
