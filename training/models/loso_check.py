@@ -45,12 +45,12 @@ def main():
     best_epoch = max(ck["hist"], key=lambda h: h["val_auc"])["epoch"]
     # Against its own domain's reals too (source-domains.json): a held-out source ranked below all
     # reals but not below its own domain's is a score offset between domains, not a missed edit.
-    domain = [d for f in T.FAKE_POOLS[held] for d in T.SOURCE_DOMAINS.get(f, [])]
+    domain = sorted({d for f in T.FAKE_POOLS[held] for d in T.own_domain(f)})
     own = (y == 1) | np.isin(src, domain)
     print(json.dumps({"run": a.run, "held_out": held, "epochs": ck["epoch"], "best_epoch": best_epoch,
                       "auc_test_split": T.roc_auc(y, s), "per_source": T.source_aucs(y, s, src),
                       "auc_vs_own_domain_reals": T.roc_auc(y[own], s[own]) if domain else None,
-                      "own_domain_reals": sorted(set(domain)),
+                      "own_domain_reals": domain,
                       "mean_score_per_source": {k: round(float(s[src == k].mean()), 4) for k in sorted(set(src))},
                       **({"blend_head": {"auc_test_split": T.roc_auc(y, sb), "per_source": T.source_aucs(y, sb, src),
                                          "auc_vs_own_domain_reals": T.roc_auc(y[own], sb[own]) if domain else None},

@@ -514,6 +514,17 @@ def roc_auc(y, s):
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def own_domain(source):
+    """The real sources of an edited source's own domain (source-domains.json); [] if none."""
+    return SOURCE_DOMAINS.get(source, [])
+
+
+def own_domain_auc(real_scores, real_sources, fake_scores, source):
+    """AUC of one edited source's scores against the reals of its own domain only."""
+    r = real_scores[np.isin(real_sources, own_domain(source))]
+    return roc_auc(np.r_[np.zeros(len(r)), np.ones(len(fake_scores))], np.r_[r, fake_scores])
+
+
 def source_aucs(y, s, srcs):
     """ROC AUC of each edited source's scores against all the real ones (y = 1 edited)."""
     real_s = s[y == 0]
@@ -1195,6 +1206,12 @@ def main():
                            "auc_test_split": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(hm.sum())], np.r_[real_s, hsc[hm]]),
                            "auc_all_images": roc_auc(np.r_[np.zeros(len(real_s)), np.ones(len(hs))], np.r_[real_s, hsc]),
                            "n_held_out_all": int(len(hs))}
+        # Against the held-out source's own domain too: a source ranked below all reals but not below
+        # its own domain's is a score offset between domains, not a missed edit (b1, README).
+        test_real_src = src[test][ty == 0]
+        metrics["loso"]["auc_vs_own_domain_test_reals"] = {
+            s: own_domain_auc(real_s, test_real_src, hsc[hm & (src[hs] == s)], s)
+            for s in held if (hm & (src[hs] == s)).any() and own_domain(s)}
         if synthetic_only:
             metrics["loso"]["per_source_auc_test_split"] = {
                 s: roc_auc(np.r_[np.zeros(len(real_s)), np.ones((hm & (src[hs] == s)).sum())],
