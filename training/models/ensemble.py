@@ -10,7 +10,7 @@ Why: the shipped detector has seen every dataset fake source, and what it learns
 not carry to sources held out (leave-one-source-out AUC 0.27-0.70). A run trained on reals and
 their synthetic edits only (train.py --loso all) has held every dataset source out. The added
 member's weight is chosen on validation: the largest weight whose validation AUC stays within
-WEIGHT_TOLERANCE of the best on the grid (validation holds the dataset sources the base was chosen
+train.AUC_TOLERANCE of the best on the grid (validation holds the dataset sources the base was chosen
 on, so the largest weight that costs nothing there leans furthest towards the member that has
 never seen them). Threshold, band and mirror window are then calibrated on validation exactly as
 train.py does. The run folder is laid out as train.py's, so promote.py ships it.
@@ -27,8 +27,6 @@ import torch.nn as nn
 
 import train as T
 from faceapi_resnet import build_model
-
-WEIGHT_TOLERANCE = T.AUC_TOLERANCE
 
 
 class Blend(nn.Module):
@@ -102,7 +100,7 @@ def main():
     grid = [float(w) for w in args.weights.split(",")]
     aucs = {w: T.roc_auc(vy, sigmoid((1 - w) * vb + w * va)) for w in grid}
     best = max(aucs.values())
-    w = max(x for x in grid if aucs[x] >= best - WEIGHT_TOLERANCE)
+    w = max(x for x in grid if aucs[x] >= best - T.AUC_TOLERANCE)
     T.log("validation AUC per added weight", aucs, "chosen", w)
     vs, vs_m = sigmoid((1 - w) * vb + w * va), sigmoid((1 - w) * vbm + w * vam)
     calib, _ = T.calibrate_mirrored(vy, vs, vs_m, src[val])
@@ -135,7 +133,7 @@ def main():
                                           "training": base_mj.get("training")},
                                          {"export": os.path.relpath(args.add, T.REPO), "training": added_mj.get("training")}],
                              "added_weight": w, "validation_auc_per_weight": aucs,
-                             "rule": f"largest added weight whose validation AUC is within {WEIGHT_TOLERANCE} of the best on the grid"},
+                             "rule": f"largest added weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid"},
                 "seed": args.seed, "run": args.run, "split": base_mj.get("training", {}).get("split"),
                 "libraries": base_mj.get("training", {}).get("libraries")}
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:

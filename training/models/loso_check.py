@@ -26,17 +26,17 @@ def main():
     rows = [r for r in all_rows if r["split"] == "test" and (r["label"] == "real" or r["source"] in T.FAKE_POOLS[held])]
     val_reals = [r for r in all_rows if r["split"] == "val" and r["label"] == "real"]
     lm = T.read_landmarks(a.landmarks)
-    images = T.load_images(rows)
     size = T.served.FACE_CROP["size"]
-    crops = [T.served_input(images[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(rows)]
+
+    def served_crops(rs):
+        return [T.served_input(img, lm[r["key"]][0] if r["key"] in lm else None, size) for img, r in zip(T.load_images(rs), rs)]
+    crops = served_crops(rows)
     net, ck = T.load_run_net(a.run)
     s, _, _ = T.predict(net, crops)
-    blend = None
     if net.blend_head is not None:
         # --blend-head: that head alone, and "either fires": each head's score as the share of
         # validation reals it exceeds, the larger of the two.
-        vimg = T.load_images(val_reals)
-        vcrops = [T.served_input(vimg[i], lm[r["key"]][0] if r["key"] in lm else None, size) for i, r in enumerate(val_reals)]
+        vcrops = served_crops(val_reals)
         sb, vb = T.head_logit(net, crops, "blend_head"), T.head_logit(net, vcrops, "blend_head")
         vs, _, _ = T.predict(net, vcrops)
         either = np.maximum(np.searchsorted(np.sort(vs), s) / len(vs), np.searchsorted(np.sort(vb), sb) / len(vb))

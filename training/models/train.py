@@ -666,10 +666,9 @@ AUC_TOLERANCE = 0.005  # validation AUC differences this small are noise (the --
 
 
 def interpolate(initial, tuned, a):
-    """(1 - a) * initial + a * tuned, tensor by tensor (integer buffers, and tensors the initial
-    network lacks, are the tuned ones)."""
-    return {k: ((1 - a) * initial[k].float() + a * v.float()).to(v.dtype) if v.is_floating_point() and k in initial
-            else v.clone() for k, v in tuned.items()}
+    """(1 - a) * initial + a * tuned, tensor by tensor (integer buffers are the tuned ones)."""
+    return {k: ((1 - a) * initial[k].float() + a * v.float()).to(v.dtype) if v.is_floating_point() else v.clone()
+            for k, v in tuned.items()}
 
 
 def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best, best_state):
@@ -680,25 +679,31 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
     al., "Robust fine-tuning of zero-shot models", CVPR 2022: the interpolated weights held up better
     on unseen distributions than either end). Same architecture, so serving costs nothing more.
     Returns (best AUC, best state, the soup's record or None when an epoch stays best)."""
-    initial_net = ForensicNet(build_model(True, log=log)[0], args.residual_stream)
+    # Built like the trained network (a --blend-head run's head starts where training started it).
+    initial_net = ForensicNet(build_model(True, log=log)[0], args.residual_stream, blend_head=bool(args.blend_head))
     init_from_models(initial_net, init_dirs, bn_crops)
     initial = initial_net.state_dict()
+
+    def load(state):
+        net.load_state_dict(state)
+        recalibrate_bn(net, bn_crops)
+
+    def val_auc(state):
+        load(state)
+        return roc_auc(val_y, predict(net, val_crops)[0]) or 0.0
+
     epochs_dir = os.path.join(run_dir, "epochs")
     kept = sorted(int(f[4:-3]) for f in os.listdir(epochs_dir) if f.startswith("ema-")) if os.path.isdir(epochs_dir) else []
     weights = [float(a) for a in args.soup.split(",")]
     # The starting model itself (weight 0) is the bar: a soup within the tolerance of a worse epoch
     # but further below the model the run started from is no soup worth keeping.
-    net.load_state_dict(interpolate(initial, initial, 0.0))
-    recalibrate_bn(net, bn_crops)
-    initial_auc = roc_auc(val_y, predict(net, val_crops)[0]) or 0.0
+    initial_auc = val_auc(initial)
     log(f"soup: initial weights: val auc {initial_auc:.4f}")
     record, scored = {"validation_auc": {"initial": round(initial_auc, 4)}}, []
     for e in kept:
         tuned = torch.load(os.path.join(epochs_dir, f"ema-{e}.pt"))
         for a in weights:
-            net.load_state_dict(interpolate(initial, tuned, a))
-            recalibrate_bn(net, bn_crops)
-            auc = roc_auc(val_y, predict(net, val_crops)[0]) or 0.0
+            auc = val_auc(interpolate(initial, tuned, a))
             record["validation_auc"][f"epoch {e} weight {a}"] = round(auc, 4)
             log(f"soup: epoch {e}, weight {a}: val auc {auc:.4f}")
             scored.append((auc, a, e))
@@ -710,8 +715,7 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
         log(f"soup: none kept (best validation AUC {top:.4f}: initial {initial_auc:.4f}, best epoch {best:.4f})")
         return best, best_state, None
     auc, a, e = max(fit, key=lambda x: (x[1], x[0])) if args.soup_rule == "lean" else max(fit)
-    net.load_state_dict(interpolate(initial, torch.load(os.path.join(epochs_dir, f"ema-{e}.pt")), a))
-    recalibrate_bn(net, bn_crops)
+    load(interpolate(initial, torch.load(os.path.join(epochs_dir, f"ema-{e}.pt")), a))
     chosen = {"epoch": e, "weight": a, "validation_auc_chosen": round(auc, 4)}
     record.update(chosen, rule=("(1 - weight) * initial + weight * epoch's weight average; " +
                                 ("the largest weight within %s of the best validation AUC" % AUC_TOLERANCE
