@@ -40,6 +40,12 @@ const { values } = parseArgs({
     'synth-share': { type: 'string' },
     // 1: a third head learning from synthetic edits and reals only (train.py --blend-head).
     'blend-head': { type: 'string' },
+    // The served crop scaled by up to ±X and shifted during training (train.py --crop-jitter).
+    'crop-jitter': { type: 'string' },
+    // The served crop's side in pixels, same template (train.py --crop-size).
+    'crop-size': { type: 'string' },
+    // The edited logit also judges the crop's centre enlarged X times (train.py --zoom-view).
+    'zoom-view': { type: 'string' },
     // Stop after this long (the checkpoint is kept; the same command resumes).
     'max-minutes': { type: 'string' },
     // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
@@ -105,7 +111,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);

@@ -2,7 +2,8 @@
 """Checks the (edited, real) pairing of train.py on synthetic images (run by test/training/pairs.test.ts):
 - every unit holds one edited and one real spec sharing a pair id, both in the same batch-ordered run;
 - a synthetic edit's real is its own original and is framed exactly as the edit: with the edit
-  switched off, the two training inputs are identical, and with it on they differ;
+  switched off, the two training inputs are identical, and with it on they differ (also with
+  --crop-jitter, which must move the crop);
 - a dataset fake's real comes from its domain's pool, a DFDC swap's from its own video when known;
 - fake pools are drawn by FAKE_POOL_WEIGHT;
 - with no dataset fake pool (--loso all) every unit is a synthetic edit, kinds in SYNTH_SHARE's proportion.
@@ -94,6 +95,16 @@ def main():
         fails.append(f"only {same}/{len(synth)} aligned reals framed as their edit")
     if differ != len(synth):
         fails.append(f"only {differ}/{len(synth)} edits differ from their original")
+    # --crop-jitter: an aligned real takes its edit's crop jitter too, and the jitter moves the crop.
+    jit = synth[:6]
+    ds_j = train.TrainSet(specs, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen, crop_jitter=0.12)
+    ds_jplain = train.TrainSet(plain, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen, crop_jitter=0.12)
+    jit_same = sum(np.array_equal(ds_jplain[a][0].numpy(), ds_j[b][0].numpy()) for a, b in jit)
+    jit_moved = sum(not np.array_equal(ds_j[b][0].numpy(), ds[b][0].numpy()) for a, b in jit)
+    if jit_same != len(jit):
+        fails.append(f"with --crop-jitter only {jit_same}/{len(jit)} aligned reals framed as their edit")
+    if jit_moved != len(jit):
+        fails.append(f"--crop-jitter left {len(jit) - jit_moved}/{len(jit)} crops unmoved")
     e, r = train.batch_pairs([s[6] for s in specs[:64]])
     if not e or any(specs[i][2] != 1 for i in e) or any(specs[i][2] != 0 for i in r):
         fails.append("batch_pairs on pair ids returned wrong members")
@@ -111,7 +122,8 @@ def main():
     if abs(sb_share - want_sb) > 0.08:
         fails.append(f"synthetic-only self-blend share {sb_share:.2f}, want about {want_sb:.2f}")
     print(json.dumps({"pairs": len(complete), "synthetic_checked": len(synth), "aligned_same": same,
-                      "edits_differ": differ, "swap_to_gan_draw_ratio": round(ratio, 3),
+                      "edits_differ": differ, "crop_jitter_aligned": jit_same, "crop_jitter_moved": jit_moved,
+                      "swap_to_gan_draw_ratio": round(ratio, 3),
                       "synthetic_only_self_blend_share": round(sb_share, 3), "fails": fails}))
     sys.exit(1 if fails else 0)
 

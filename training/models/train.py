@@ -250,6 +250,17 @@ def frame(img, lm, rng, images, bg_pool):
     return canvas, lm, place
 
 
+def jitter_crop(lm, rng, j):
+    """--crop-jitter j: the landmarks scaled about their centre by a factor in [1 - j, 1 + j] and
+    shifted by N(0, j/2 of the eye distance), so the served crop shows the face up to j larger or
+    smaller and off-centre. Why: 2.4.0's DFDC swap AUC on validation falls from 0.76 to 0.66 with the
+    crop template scaled by 0.92 (more context) and rises to 0.79 at 1.08, so its swap evidence is
+    tied to where the crop's edges fall; the landmark noise above (sd 1.5 %) barely moves the scale."""
+    c = lm.mean(0)
+    iod = np.linalg.norm(lm[42:48].mean(0) - lm[36:42].mean(0))
+    return c + (lm - c) * rng.uniform(1 - j, 1 + j) + rng.normal(0, 0.5 * j * iod, 2)
+
+
 def mask_image(mask):
     """A [0, 1] mask as the uint8 3-channel image the served-crop code resamples."""
     return np.repeat((mask * 255).astype(np.uint8)[..., None], 3, -1)
@@ -296,8 +307,9 @@ class TrainSet(torch.utils.data.Dataset):
     it). Twins share the edit (its random draws come from the group's generator) and the flip is
     opposite; framing and the rest of finish() are drawn independently."""
 
-    def __init__(self, specs, images, lms, donors, bg_pool, size, seed, generated, relocate=None):
+    def __init__(self, specs, images, lms, donors, bg_pool, size, seed, generated, relocate=None, crop_jitter=0.0):
         self.specs, self.images, self.lms, self.donors = specs, images, lms, donors
+        self.crop_jitter = crop_jitter
         self.bg_pool, self.size, self.seed, self.generated = bg_pool, size, seed, generated
         # --relocate-edits (served_landmarks.EditedLandmarks): a synthetic edit is cropped at the
         # landmarks serving would find on it, not its original's. At its original's, a self-blend's
@@ -337,6 +349,10 @@ class TrainSet(torch.utils.data.Dataset):
             mcrop = None if mask is None else served.whole_image(mask_image(mask), self.size)[..., 0]
         else:
             canvas, lm2, place = frame(img, lm, rng, self.images, self.bg_pool)
+            if self.crop_jitter > 0:
+                # Its own generator, keyed like the framing: an aligned real gets its partner's draw,
+                # and the default recipe's draws are unchanged.
+                lm2 = jitter_crop(lm2, np.random.default_rng([self.seed, fkey, 4]), self.crop_jitter)
             crop, t = served.served_crop(canvas, lm2)
             mcrop = None if mask is None else mask_crop(mask, t, place, self.size)
         crop, mcrop = finish(crop, rng_finish, mcrop, flip)
@@ -447,9 +463,13 @@ class ForensicNet(nn.Module):
     conv, and two 1x1 heads giving per-cell logits (the heatmap). An image's logits are the mean of
     its cells' logits."""
 
-    def __init__(self, backbone, stream=0, blend_head=False):
+    def __init__(self, backbone, stream=0, blend_head=False, zoom_view=0.0):
         super().__init__()
         self.b = backbone
+        # --zoom-view Z: the edited logit also judges the crop's centre enlarged Z times (scale_check.py:
+        # 2.4.0's swap evidence needs the face large in the crop, the generated faces' needs the context).
+        # A number, not a layer: the state dict is the same either way.
+        self.zoom = zoom_view
         self.hf = ResidualStream(stream) if stream > 0 else None
         # Batch norm: the pretrained face-recognition features are unnormalised and large; without it
         # the new layers' ReLUs died within a few hundred steps and the output went constant.
@@ -474,9 +494,27 @@ class ForensicNet(nn.Module):
         up = F.interpolate(x, size=f3.shape[2:], mode="nearest")
         return self.fuse(torch.cat([f3, up] if hf is None else [f3, up, hf], 1))
 
+    def zoomed(self, x):
+        """The central 1/zoom of the crop, resized (bilinear) back to the input side."""
+        n = int(x.shape[-1])  # the input side is fixed (only N is dynamic in the export)
+        c = int(round(n / self.zoom))
+        a = (n - c) // 2
+        return F.interpolate(x[:, :, a:a + c, a:a + c], size=(n, n), mode="bilinear", align_corners=False)
+
+    def with_zoom(self, ce, x):
+        """--zoom-view: the edited map of the crop, offset so that its mean is the mean of the two
+        views' edited logits; the heatmap keeps the crop's own spatial pattern."""
+        if not self.zoom:
+            return ce
+        cz = self.edit_head(self.drop(self.maps(self.zoomed(x))))
+        return 0.5 * ce + 0.5 * cz.mean((2, 3), keepdim=True)
+
+    def edit_cam(self, x):
+        return self.with_zoom(self.edit_head(self.maps(x)), x)
+
     def forward(self, x, with_blend=False):
         f = self.drop(self.maps(x))
-        ce, ct = self.edit_head(f), self.type_head(f)
+        ce, ct = self.with_zoom(self.edit_head(f), x), self.type_head(f)
         if with_blend:
             return ce.mean((2, 3)), ct.mean((2, 3)), ce, ct, self.blend_head(f)
         return ce.mean((2, 3)), ct.mean((2, 3)), ce, ct
@@ -490,7 +528,7 @@ class Export(nn.Module):
         self.net, self.head = net, head
 
     def forward(self, x):
-        cam = getattr(self.net, self.head)(self.net.maps(x))
+        cam = self.net.edit_cam(x) if self.head == "edit_head" else getattr(self.net, self.head)(self.net.maps(x))
         return cam.mean((2, 3)), cam
 
 
@@ -610,7 +648,10 @@ def recalibrate_bn(net, crops, bs=64):
         m.momentum = None
         m.train()
     for i in range(0, len(crops), bs):
-        net.maps(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]])))
+        x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
+        net.maps(x)
+        if getattr(net, "zoom", 0):  # serving feeds the norm both views
+            net.maps(net.zoomed(x))
     for m in bns:
         m.momentum = 0.1
     net.eval()
@@ -680,7 +721,8 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
     on unseen distributions than either end). Same architecture, so serving costs nothing more.
     Returns (best AUC, best state, the soup's record or None when an epoch stays best)."""
     # Built like the trained network (a --blend-head run's head starts where training started it).
-    initial_net = ForensicNet(build_model(True, log=log)[0], args.residual_stream, blend_head=bool(args.blend_head))
+    initial_net = ForensicNet(build_model(True, log=log)[0], args.residual_stream, blend_head=bool(args.blend_head),
+                              zoom_view=args.zoom_view)
     init_from_models(initial_net, init_dirs, bn_crops)
     initial = initial_net.state_dict()
 
@@ -731,7 +773,7 @@ def head_logit(net, crops, head="edit_head", bs=64):
     out = []
     for i in range(0, len(crops), bs):
         x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
-        z = getattr(net, head)(net.maps(x)).mean((2, 3))
+        z = (net.edit_cam(x) if head == "edit_head" else getattr(net, head)(net.maps(x))).mean((2, 3))
         out.append((z[:, 1] - z[:, 0]).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -918,6 +960,12 @@ def main():
                     help="mirror-averaging window (default: the uncertain band plus MIRROR_MARGIN, see mirror_window)")
     ap.add_argument("--residual-stream", type=int, default=RESIDUAL_STREAM,
                     help="channels of the full-resolution high-frequency stream (0 = none)")
+    ap.add_argument("--zoom-view", type=float, default=0.0,
+                    help="the edited logit also judges the crop's centre enlarged this many times (ForensicNet.with_zoom; 0 = off; tried after 2.4.0)")
+    ap.add_argument("--crop-size", type=int, default=0,
+                    help="served crop side in pixels, same template (0 = served.FACE_CROP's; tried after 2.4.0)")
+    ap.add_argument("--crop-jitter", type=float, default=0.0,
+                    help="served crop scaled by a factor in [1-j, 1+j] and shifted (jitter_crop; 0 = off; tried after 2.4.0)")
     ap.add_argument("--relocate-edits", type=int, default=0,
                     help="crop synthetic edits at their own served landmarks (1) or their original's (0, as 2.4.0)")
     ap.add_argument("--pair-loss", type=float, default=PAIR_LOSS_WEIGHT, help="weight of the (edited, real) pair loss (0 = off)")
@@ -956,6 +1004,10 @@ def main():
         {k: v * args.synth_share / sum(SYNTH_SHARE.values()) for k, v in SYNTH_SHARE.items()}
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.crop_size:
+        # The same template at another pixel size (the face larger for the backbone, context kept);
+        # the export writes FACE_CROP into model.json, so serving follows.
+        served.FACE_CROP["size"] = args.crop_size
     size = served.FACE_CROP["size"]
     if args.smoke:
         args.epochs, args.samples, args.workers, args.paired_test, args.bs = 1, 32, 0, 4, 8
@@ -1045,7 +1097,7 @@ def main():
     bn_crops = [served_input(images[i], lms[i], size) for i in bn_idx]
 
     backbone, pre = build_model(True, log=log)
-    net = ForensicNet(backbone, args.residual_stream, blend_head=bool(args.blend_head))
+    net = ForensicNet(backbone, args.residual_stream, blend_head=bool(args.blend_head), zoom_view=args.zoom_view)
     head = [p for n, p in net.named_parameters() if not n.startswith(("b.", "hf."))]
     stem = [p for n, p in net.named_parameters() if n.startswith("b.conv32")]
     rest = [p for n, p in net.named_parameters() if n.startswith("b.") and not n.startswith("b.conv32")]
@@ -1090,7 +1142,7 @@ def main():
         specs = make_specs(pools_real, pools_fake, synth_pool, steps_per_epoch * args.bs, rng, synth_share,
                            args.twin_share, same_video)
         ds = TrainSet(specs, images, lms, donors, bg_pool, size, seed=args.seed * 1000 + ep, generated=generated,
-                      relocate=relocate)
+                      relocate=relocate, crop_jitter=args.crop_jitter)
         dl = torch.utils.data.DataLoader(ds, batch_size=args.bs, shuffle=False, num_workers=args.workers)
         net.train()
         tl = tc = tn = tw = tp = pl = pn = 0.0
@@ -1263,6 +1315,8 @@ def main():
                           "dataset fakes": "paired with a real of their own domain", "domain_real_pool": DOMAIN_REAL_POOL,
                           "fake_pool_weight": FAKE_POOL_WEIGHT} if args.pair_loss > 0 else None,
                 "lr": args.lr, **({"backbone_lr_factor": args.backbone_lr} if args.backbone_lr != 1 else {}), "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
+                **({"crop_jitter": args.crop_jitter} if args.crop_jitter else {}),
+                **({"zoom_view": args.zoom_view} if args.zoom_view else {}),
                 "paired_edits": {"self-blend share of edited samples": round(synth_share["self-blend"], 4),
                                  "retouch share of edited samples": round(synth_share["retouch"], 4)},
                 **({"weight_soup": soup} if soup else {}),
