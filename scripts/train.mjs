@@ -46,6 +46,8 @@ const { values } = parseArgs({
     'crop-size': { type: 'string' },
     // The edited logit also judges the crop's centre enlarged X times (train.py --zoom-view).
     'zoom-view': { type: 'string' },
+    // The mirror-averaging window, fixed instead of calibrated (train.py --mirror-within; 1 = every face).
+    'mirror-within': { type: 'string' },
     // Stop after this long (the checkpoint is kept; the same command resumes).
     'max-minutes': { type: 'string' },
     // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
@@ -111,7 +113,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view', 'mirror-within'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
