@@ -82,8 +82,12 @@ def main():
     synth = [(a, b) for a, b in complete if specs[a][0] in ("self-blend", "retouch")][:12]
     plain = [s if s[0] == "image" else ("image",) + s[1:] for s in specs]
     gen = np.zeros(n, bool)
-    ds = train.TrainSet(specs, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen)
-    ds_plain = train.TrainSet(plain, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen)
+
+    def trainsets(crop_jitter=0.0):
+        """TrainSets of the specs and of the same specs with every edit switched off."""
+        return [train.TrainSet(sp, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen,
+                               crop_jitter=crop_jitter) for sp in (specs, plain)]
+    ds, ds_plain = trainsets()
     same = differ = 0
     for a, b in synth:
         real = ds[b][0].numpy()
@@ -97,8 +101,7 @@ def main():
         fails.append(f"only {differ}/{len(synth)} edits differ from their original")
     # --crop-jitter: an aligned real takes its edit's crop jitter too, and the jitter moves the crop.
     jit = synth[:6]
-    ds_j = train.TrainSet(specs, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen, crop_jitter=0.12)
-    ds_jplain = train.TrainSet(plain, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen, crop_jitter=0.12)
+    ds_j, ds_jplain = trainsets(crop_jitter=0.12)
     jit_same = sum(np.array_equal(ds_jplain[a][0].numpy(), ds_j[b][0].numpy()) for a, b in jit)
     jit_moved = sum(not np.array_equal(ds_j[b][0].numpy(), ds[b][0].numpy()) for a, b in jit)
     if jit_same != len(jit):

@@ -51,10 +51,10 @@ def main():
     idx = np.nonzero(np.array([r["split"] for r in rows]) == args.split)[0]
     size = T.served.FACE_CROP["size"]
 
-    def crops(f):
+    def crops(f, which=idx):
         spec = spec_at(f)
         return [T.served_input(images[i], lms[i], size) if lms[i] is None else T.served.served_crop(images[i], lms[i], spec)[0]
-                for i in idx]
+                for i in which]
 
     if args.run:
         net, _ = T.load_run_net(args.run)
@@ -62,7 +62,7 @@ def main():
         net = T.ForensicNet(build_model(True, log=T.log)[0])
         if args.version:
             dirs = [os.path.join(T.REPO, "models", n, args.version) for n in ("detector", "classifier")]
-            T.init_from_models(net, dirs, crops(1.0)[::4])
+            T.init_from_models(net, dirs, crops(1.0, idx[::4]))
         else:
             net.load_state_dict(torch.load(args.state))
     y = y_all[idx]

@@ -509,8 +509,10 @@ class ForensicNet(nn.Module):
         cz = self.edit_head(self.drop(self.maps(self.zoomed(x))))
         return 0.5 * ce + 0.5 * cz.mean((2, 3), keepdim=True)
 
-    def edit_cam(self, x):
-        return self.with_zoom(self.edit_head(self.maps(x)), x)
+    def head_cam(self, x, head="edit_head"):
+        """One head's per-cell logits in eval form (no dropout); the edited head with its zoom view."""
+        cam = getattr(self, head)(self.maps(x))
+        return self.with_zoom(cam, x) if head == "edit_head" else cam
 
     def forward(self, x, with_blend=False):
         f = self.drop(self.maps(x))
@@ -528,7 +530,7 @@ class Export(nn.Module):
         self.net, self.head = net, head
 
     def forward(self, x):
-        cam = self.net.edit_cam(x) if self.head == "edit_head" else getattr(self.net, self.head)(self.net.maps(x))
+        cam = self.net.head_cam(x, self.head)
         return cam.mean((2, 3)), cam
 
 
@@ -650,7 +652,7 @@ def recalibrate_bn(net, crops, bs=64):
     for i in range(0, len(crops), bs):
         x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
         net.maps(x)
-        if getattr(net, "zoom", 0):  # serving feeds the norm both views
+        if net.zoom:  # serving feeds the norm both views
             net.maps(net.zoomed(x))
     for m in bns:
         m.momentum = 0.1
@@ -773,7 +775,7 @@ def head_logit(net, crops, head="edit_head", bs=64):
     out = []
     for i in range(0, len(crops), bs):
         x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
-        z = (net.edit_cam(x) if head == "edit_head" else getattr(net, head)(net.maps(x))).mean((2, 3))
+        z = net.head_cam(x, head).mean((2, 3))
         out.append((z[:, 1] - z[:, 0]).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
