@@ -90,17 +90,20 @@ def _same_pad(x, k, s):
     return F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
 
 
+CONV_OPS = ("_FusedConv2D", "Conv2D", "FusedDepthwiseConv2dNative", "DepthwiseConv2dNative")
+
+
 class TfjsGraph(nn.Module):
     """The nodes needed for `outputs`, evaluated in graph order. Convolution weights and biases are
-    parameters (trainable); scalar constants and reduction indices are plain numbers."""
+    parameters (trainable), named `param_key(node name)` + `__w` / `__b`; everything else a node
+    needs from its attributes or constants is read once here, not on every forward pass."""
 
     def __init__(self, nodes, weights, outputs, input_name):
         super().__init__()
         by_name = {n["name"]: n for n in nodes}
         need, stack = set(), list(outputs)
         while stack:
-            n = stack.pop()
-            n = n.split(":")[0]
+            n = stack.pop().split(":")[0]
             if n in need or n not in by_name:
                 continue
             need.add(n)
@@ -108,62 +111,51 @@ class TfjsGraph(nn.Module):
         self.order = [n for n in nodes if n["name"] in need and n["op"] not in ("Const", "Placeholder")]
         self.input_name, self.outputs = input_name, list(outputs)
         self.params = nn.ParameterDict()
-        self.consts = {}
-        self.keys = {}
+        self.consts = {}  # constant inputs of non-convolution nodes, as tensors (not in the state dict)
+        self.conv = {}  # node name -> (stride, SAME padding, fused activations)
         for n in self.order:
-            op = n["op"]
-            if op in ("_FusedConv2D", "Conv2D", "FusedDepthwiseConv2dNative", "DepthwiseConv2dNative"):
-                w = weights[n["input"][1]]
+            op, ins = n["op"], n.get("input", [])
+            if op in CONV_OPS:
+                w = weights[ins[1]]
                 w = np.transpose(w, (3, 2, 0, 1)) if "Depthwise" not in op else np.transpose(w, (2, 3, 0, 1)).reshape(-1, 1, w.shape[0], w.shape[1])
-                key = self._key(n["name"])
+                key = param_key(n["name"])
                 self.params[key + "__w"] = nn.Parameter(torch.from_numpy(np.ascontiguousarray(w)))
-                if len(n["input"]) > 2:
-                    self.params[key + "__b"] = nn.Parameter(torch.from_numpy(weights[n["input"][2]].astype(np.float32)))
-                self.keys[n["name"]] = key
-            for i in n.get("input", []):
-                if i in weights and i not in self.consts and not (op.endswith("Conv2D") or "Depthwise" in op):
-                    self.consts[i] = weights[i]
-
-    @staticmethod
-    def _key(name):
-        return name.replace("tower_0/", "").replace("/", ".").replace(".", "_")
-
-    def _const(self, name, ref):
-        v = self.consts[name]
-        return torch.tensor(float(v), dtype=ref.dtype) if v.ndim == 0 else torch.from_numpy(v.astype(np.float32))
+                if len(ins) > 2:
+                    self.params[key + "__b"] = nn.Parameter(torch.from_numpy(weights[ins[2]].astype(np.float32)))
+                strides = _attr_list(n, "strides")
+                self.conv[n["name"]] = (strides[1] if strides else 1, _attr_str(n, "padding") == "SAME", _fused(n))
+                continue
+            for i in ins:
+                if i in weights and i not in self.consts:
+                    self.consts[i] = torch.from_numpy(np.asarray(weights[i], np.float32))
 
     def forward(self, x):
         """x: NCHW float. Returns {output name: NCHW tensor}."""
         env = {self.input_name: x}
 
-        def val(name, ref=None):
-            return env[name] if name in env else self._const(name, ref if ref is not None else x)
+        def val(name):
+            return env[name] if name in env else self.consts[name]
 
         for n in self.order:
             op, ins, name = n["op"], n.get("input", []), n["name"]
-            if op in ("_FusedConv2D", "Conv2D", "FusedDepthwiseConv2dNative", "DepthwiseConv2dNative"):
+            if op in CONV_OPS:
                 h = env[ins[0]]
-                key = self.keys[name]
+                key = param_key(name)
                 w = self.params[key + "__w"]
-                s = _attr_list(n, "strides")[1] if _attr_list(n, "strides") else 1
-                k = w.shape[-1]
-                if _attr_str(n, "padding") == "SAME" and k > 1:
-                    h = _same_pad(h, k, s)
+                s, same, fused = self.conv[name]
+                if same and w.shape[-1] > 1:
+                    h = _same_pad(h, w.shape[-1], s)
                 b = self.params[key + "__b"] if key + "__b" in self.params else None
-                groups = h.shape[1] if "Depthwise" in op else 1
-                h = F.conv2d(h, w, b, stride=s, groups=groups)
-                fused = _fused(n)
+                h = F.conv2d(h, w, b, stride=s, groups=h.shape[1] if "Depthwise" in op else 1)
                 if "Relu" in fused:
                     h = F.relu(h)
                 if "Relu6" in fused:
                     h = F.relu6(h)
                 env[name] = h
             elif op in ("Add", "AddV2"):
-                a, b = (val(i) for i in ins[:2])
-                env[name] = a + b
+                env[name] = val(ins[0]) + val(ins[1])
             elif op == "Mul":
-                a, b = (val(i) for i in ins[:2])
-                env[name] = a * b
+                env[name] = val(ins[0]) * val(ins[1])
             elif op == "Relu6":
                 env[name] = F.relu6(env[ins[0]])
             elif op == "Relu":
@@ -171,20 +163,24 @@ class TfjsGraph(nn.Module):
             elif op == "Sigmoid":
                 env[name] = torch.sigmoid(env[ins[0]])
             elif op == "Mean":
-                axes = [int(a) for a in np.atleast_1d(self.consts[ins[1]])]
-                nchw = [{0: 0, 1: 2, 2: 3, 3: 1}[a] for a in axes]
+                nchw = [{0: 0, 1: 2, 2: 3, 3: 1}[int(a)] for a in self.consts[ins[1]].reshape(-1)]
                 keep = n.get("attr", {}).get("keep_dims", {}).get("b", False)
                 env[name] = env[ins[0]].mean(nchw, keepdim=keep)
             elif op == "ConcatV2":
                 env[name] = torch.cat([env[i] for i in ins[:-1]], 1)
             elif op == "ResizeBilinear":
-                size = [int(v) for v in self.consts[ins[1]]] if ins[1] in self.consts else None
+                size = [int(v) for v in self.consts[ins[1]]]
                 env[name] = F.interpolate(env[ins[0]], size=size, mode="bilinear", align_corners=False)
             elif op == "Identity":
                 env[name] = env[ins[0]]
             else:
                 raise NotImplementedError(f"TF.js op {op} ({name})")
         return {o: env[o] for o in self.outputs}
+
+
+def param_key(node_name):
+    """A TF node's name as a ParameterDict key (no '/' or '.')."""
+    return node_name.replace("tower_0/", "").replace("/", "_").replace(".", "_")
 
 
 FIRST_CONV = "tower_0/MobilenetV3/Conv/BatchNorm/FusedBatchNorm"
@@ -204,7 +200,7 @@ class MobileNetV3Trunk(nn.Module):
         super().__init__()
         nodes, weights = read_weights(find_dir([model_dir] if model_dir else None))
         self.graph = TfjsGraph(nodes, weights, [v[0] for v in FEATURES.values()], "tower_0/images")
-        w = self.graph.params[self.graph.keys[FIRST_CONV] + "__w"]
+        w = self.graph.params[param_key(FIRST_CONV) + "__w"]
         with torch.no_grad():
             w.mul_(255.0)
 
