@@ -710,6 +710,19 @@ def init_from_models(net, dirs, bn_crops):
     bn.bias.data = bn.running_mean + torch.from_numpy(folded_b[0].copy())
 
 
+def initialise(net, args, init_dirs, bn_crops):
+    """Warm start for --init-version / --init-run. A run that still has its checkpoint starts from
+    its best validation weights exactly as they were validated (any backbone: the ONNX route needs
+    the export's one folded fusion conv, and constant folding of the mbv3 trunk's graph leaves more
+    unnamed tensors than that); a shipped version starts from its ONNX exports."""
+    ck_path = os.path.join(HERE, "runs", args.init_run, "checkpoint.pt") if args.init_run else None
+    if ck_path and os.path.exists(ck_path):
+        net.load_state_dict(torch.load(ck_path)["best_state"])
+        return ck_path
+    init_from_models(net, init_dirs, bn_crops)
+    return f"{init_dirs[0]} and its classifier"
+
+
 BACKBONES = ("faceapi", "mbv3")
 
 
@@ -751,7 +764,7 @@ def weight_soup(args, init_dirs, run_dir, net, bn_crops, val_crops, val_y, best,
     # Built like the trained network (a --blend-head run's head starts where training started it).
     initial_net = ForensicNet(make_backbone(args.backbone)[0], args.residual_stream, blend_head=bool(args.blend_head),
                               zoom_view=args.zoom_view)
-    init_from_models(initial_net, init_dirs, bn_crops)
+    initialise(initial_net, args, init_dirs, bn_crops)
     initial = initial_net.state_dict()
 
     def load(state):
@@ -1155,8 +1168,7 @@ def main():
         if args.reset_best:  # earlier epochs were judged by a different validation; let later ones compete afresh
             best, best_state = -1.0, None
     elif init_dirs:
-        init_from_models(net, init_dirs, bn_crops)
-        log(f"initialised from {init_dirs[0]} and its classifier")
+        log(f"initialised from {initialise(net, args, init_dirs, bn_crops)}")
     # The weight average is what is validated, kept and exported; the raw weights only train.
     ema = copy.deepcopy(net) if args.ema > 0 else net
     if args.ema > 0 and start_ep and "ema" in ck:
