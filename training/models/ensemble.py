@@ -24,6 +24,7 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import train as T
 from faceapi_resnet import build_model
@@ -38,7 +39,10 @@ class Blend(nn.Module):
         self.base, self.added, self.w = base, added, float(w)
 
     def forward(self, x):
-        cam = (1 - self.w) * self.base.edit_head(self.base.maps(x)) + self.w * self.added.edit_head(self.added.maps(x))
+        base_cam, added_cam = self.base.edit_head(self.base.maps(x)), self.added.edit_head(self.added.maps(x))
+        if added_cam.shape[2:] != base_cam.shape[2:]:  # another trunk's grid (mbv3: 15x15 against 14x14)
+            added_cam = F.interpolate(added_cam, size=base_cam.shape[2:], mode="bilinear", align_corners=False)
+        cam = (1 - self.w) * base_cam + self.w * added_cam
         return cam.mean((2, 3)), cam
 
 
@@ -60,7 +64,9 @@ def main():
     base_arg.add_argument("--base-version", help="shipped models/{detector,classifier}/V")
     base_arg.add_argument("--base-run", help="a run's checkpoint (runs/R/checkpoint.pt, its best epoch): for a "
                           "leave-one-source-out run, which exports nothing; the blend is then measured, not shippable")
-    ap.add_argument("--add", required=True, help="an export folder (detector/, classifier/) of another run")
+    add_arg = ap.add_mutually_exclusive_group(required=True)
+    add_arg.add_argument("--add", help="an export folder (detector/, classifier/) of another face-api run")
+    add_arg.add_argument("--add-run", help="another run's checkpoint (runs/R/checkpoint.pt, its best epoch), any backbone")
     ap.add_argument("--landmarks", required=True)
     ap.add_argument("--weights", default="0,0.1,0.2,0.3,0.4,0.5,0.6")
     ap.add_argument("--seed", type=int, default=1234)
@@ -90,7 +96,8 @@ def main():
     else:
         base, _ = T.load_run_net(args.base_run)
         base_mj = json.load(open(os.path.join(T.HERE, "runs", args.base_run, "metrics.json")))
-    added = load_member([os.path.join(args.add, n) for n in ("detector", "classifier")], bn_crops)
+    added = (T.load_run_net(args.add_run)[0] if args.add_run else
+             load_member([os.path.join(args.add, n) for n in ("detector", "classifier")], bn_crops))
 
     def logits(idx):
         c = [crops[int(i)] for i in idx]
@@ -128,10 +135,12 @@ def main():
     metrics["per_source"] = T.per_source_figures(lab[test], served_s, src[test], thr)
     metrics["calibration_detector"] = calib
 
-    added_mj = json.load(open(os.path.join(args.add, "detector", "model.json")))
+    added_mj = json.load(open(os.path.join(T.HERE, "runs", args.add_run, "metrics.json") if args.add_run else
+                              os.path.join(args.add, "detector", "model.json")))
     training = {"ensemble": {"members": [{"models" if args.base_version else "run": args.base_version or args.base_run,
                                           "training": base_mj.get("training")},
-                                         {"export": os.path.relpath(args.add, T.REPO), "training": added_mj.get("training")}],
+                                         ({"run": args.add_run} if args.add_run else {"export": os.path.relpath(args.add, T.REPO)})
+                                         | {"training": added_mj.get("training")}],
                              "added_weight": w, "validation_auc_per_weight": aucs,
                              "rule": f"largest added weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid"},
                 "seed": args.seed, "run": args.run, "split": base_mj.get("training", {}).get("split"),
