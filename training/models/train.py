@@ -712,9 +712,9 @@ def init_from_models(net, dirs, bn_crops):
 
 def initialise(net, args, init_dirs, bn_crops):
     """Warm start for --init-version / --init-run. A run that still has its checkpoint starts from
-    its best validation weights exactly as they were validated (any backbone: the ONNX route needs
-    the export's one folded fusion conv, and constant folding of the mbv3 trunk's graph leaves more
-    unnamed tensors than that); a shipped version starts from its ONNX exports."""
+    its best validation weights exactly as they were validated, norm statistics included; that is
+    also the only route from a held-out run (--loso), which exports nothing, so a curriculum can
+    start from one. A shipped version starts from its ONNX exports (init_from_models)."""
     ck_path = os.path.join(HERE, "runs", args.init_run, "checkpoint.pt") if args.init_run else None
     if ck_path and os.path.exists(ck_path):
         net.load_state_dict(torch.load(ck_path)["best_state"])
