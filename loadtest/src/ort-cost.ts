@@ -68,10 +68,11 @@ export function ortDelta(after: OrtScrape, before: OrtScrape): { runs: OrtRuns[]
   return { runs: runs.sort((a, b) => a.model.localeCompare(b.model) || b.runs - a.runs), seconds };
 }
 
-/** models/<name>/<version>/model.onnx for a "name@version" label. */
+/** models/<name>/<version>/model.onnx for a "name@version" label, .../<file> for "name@version/file". */
 export function modelPath(modelsDir: string, label: string): string {
   const at = label.lastIndexOf('@');
-  return join(modelsDir, label.slice(0, at), label.slice(at + 1), 'model.onnx');
+  const [version, file] = label.slice(at + 1).split('/');
+  return join(modelsDir, label.slice(0, at), version!, file ?? 'model.onnx');
 }
 
 /**

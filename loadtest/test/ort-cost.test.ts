@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSession, ort, sessionOptions } from '@dfd/model-runtime';
+import { createSession, modelLabel, ort, sessionOptions } from '@dfd/model-runtime';
 import { createRegistry } from '../../packages/telemetry/src/metrics.js';
 import { writeTinyModel } from '@dfd/test-support/tiny-onnx';
 import { cpuPerRun, modelPath, ortDelta, parseOrtMetrics } from '../src/ort-cost.js';
@@ -25,6 +25,10 @@ test('onnxruntime runs are counted per model and input shape, exported on /metri
   const dir = mkdtempSync(join(tmpdir(), 'dfd-ort-cost-'));
   writeTinyModel(dir, { name: 'costed', labels: ['real', 'edited'], positive: 'edited', size: 64 }, '1.2.3');
   const path = modelPath(dir, 'costed@1.2.3');
+  // A second network in the same folder (a second_opinion) has a label of its own, and maps back.
+  assert.equal(modelLabel(join(dir, 'costed', '1.2.3', 'second.onnx')), 'costed@1.2.3/second.onnx');
+  assert.equal(modelPath(dir, 'costed@1.2.3/second.onnx'), join(dir, 'costed', '1.2.3', 'second.onnx'));
+  assert.equal(modelLabel(path), 'costed@1.2.3');
   const session = await createSession(path, 1);
   const registry = createRegistry('detector');
   const run = (batch: number) => session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(batch * 3 * 64 * 64).fill(0.5), [batch, 3, 64, 64]) });

@@ -71,6 +71,26 @@ function averageMirrored(raw: RawOutputs, n: number, mirrored: RawOutputs, k: nu
   }
 }
 
+/** The inputs `pick` of an NCHW batch, in that order. */
+function pickPlanes(input: Float32Array, pick: number[], W: number, H: number): Float32Array {
+  const per = 3 * W * H;
+  const out = new Float32Array(pick.length * per);
+  pick.forEach((n, k) => out.set(input.subarray(n * per, (n + 1) * per), k * per));
+  return out;
+}
+
+/** raw[n] := (1 - weight) * raw[n] + weight * second[k], logits and map alike. */
+function blendSecond(raw: RawOutputs, n: number, second: RawOutputs, k: number, weight: number): void {
+  for (let c = 0; c < raw.classes; c++) {
+    const i = n * raw.classes + c;
+    raw.logits[i] = (1 - weight) * raw.logits[i]! + weight * second.logits[k * raw.classes + c]!;
+  }
+  if (!raw.cam || !raw.camDims || !second.cam) return;
+  const [, C, h, w] = raw.camDims;
+  const plane = C * h * w;
+  for (let j = 0; j < plane; j++) raw.cam[n * plane + j] = (1 - weight) * raw.cam[n * plane + j]! + weight * second.cam[k * plane + j]!;
+}
+
 /**
  * An image classifier described by a model.json: does the preprocessing the spec asks for,
  * runs the ONNX session and reads softmax scores and the class activation map.
@@ -81,6 +101,8 @@ export class ImageClassifierModel {
     readonly dir: string,
     readonly session: ort.InferenceSession,
     readonly sha256: string,
+    /** The second network of `second_opinion` in model.json, when there is one. */
+    readonly secondSession: ort.InferenceSession | null = null,
   ) {}
 
   static async load(dir: string, opts: { threads: number; verifyChecksum?: boolean }): Promise<ImageClassifierModel> {
@@ -90,8 +112,17 @@ export class ImageClassifierModel {
     if ((opts.verifyChecksum ?? true) && spec.sha256 && spec.sha256 !== sha) {
       throw new ModelSpecError(`${path}: sha256 ${sha} does not match model.json (${spec.sha256})`);
     }
+    let secondSession: ort.InferenceSession | null = null;
+    if (spec.second_opinion) {
+      const secondPath = join(dir, spec.second_opinion.file);
+      const secondSha = sha256File(secondPath);
+      if ((opts.verifyChecksum ?? true) && spec.second_opinion.sha256 !== secondSha) {
+        throw new ModelSpecError(`${secondPath}: sha256 ${secondSha} does not match model.json second_opinion (${spec.second_opinion.sha256})`);
+      }
+      secondSession = await createSession(secondPath, opts.threads);
+    }
     const session = await createSession(path, opts.threads);
-    return new ImageClassifierModel(spec, dir, session, sha);
+    return new ImageClassifierModel(spec, dir, session, sha, secondSession);
   }
 
   get positiveIndex(): number {
@@ -119,13 +150,13 @@ export class ImageClassifierModel {
   }
 
   /** The model's raw outputs (logits [N,C], CAM [N,C,h,w]) for an already preprocessed batch. */
-  async runRaw(input: Float32Array, batch: number): Promise<{ logits: ort.Tensor; cam: ort.Tensor | undefined }> {
+  async runRaw(input: Float32Array, batch: number, session = this.session): Promise<{ logits: ort.Tensor; cam: ort.Tensor | undefined }> {
     const { width: W, height: H } = this.spec.preprocessing;
-    const inputName = this.spec.inputs[0]?.name ?? this.session.inputNames[0]!;
+    const inputName = session.inputNames[0]!;
     const feeds = { [inputName]: new ort.Tensor('float32', input, [batch, 3, H, W]) };
-    const result = await this.session.run(feeds);
-    const logits = result[this.session.outputNames[0]!]!;
-    const cam = this.session.outputNames.length > 1 ? result[this.session.outputNames[1]!] : undefined;
+    const result = await session.run(feeds);
+    const logits = result[session.outputNames[0]!]!;
+    const cam = session.outputNames.length > 1 ? result[session.outputNames[1]!] : undefined;
     return { logits, cam };
   }
 
@@ -134,8 +165,8 @@ export class ImageClassifierModel {
     return this.decode(await this.outputs(input, batch), batch);
   }
 
-  private async outputs(input: Float32Array, batch: number): Promise<RawOutputs> {
-    const { logits, cam } = await this.runRaw(input, batch);
+  private async outputs(input: Float32Array, batch: number, session = this.session): Promise<RawOutputs> {
+    const { logits, cam } = await this.runRaw(input, batch, session);
     return {
       logits: logits.data as Float32Array,
       classes: Number(logits.dims[1]),
@@ -170,30 +201,41 @@ export class ImageClassifierModel {
   }
 
   /**
-   * Predictions after the model's own postprocessing. With `mirror_average` in model.json, an
-   * input whose score lies within `within` of the threshold is run again mirrored, and its logits
-   * and map are the mean of the two (the mirrored map flipped back): a verdict near the threshold
-   * then does not depend on which way the face looks. Only those inputs pay a second run.
+   * Predictions after the model's own postprocessing, both steps decided on the plain score (the
+   * first run's), as training calibrated them:
+   * - `mirror_average`: an input whose score lies within `within` of the threshold is run again
+   *   mirrored, and its logits and map are the mean of the two (the mirrored map flipped back): a
+   *   verdict near the threshold then does not depend on which way the face looks;
+   * - `second_opinion`: an input within its `within` is also run through the second network, and
+   *   its logits and map are blended with the second's by `weight`.
+   * Only those inputs pay the extra runs.
    */
   async predict(images: RgbImage[]): Promise<Prediction[]> {
     if (images.length === 0) return [];
     const input = await this.preprocess(images);
     const raw = await this.outputs(input, images.length);
-    const within = this.spec.mirror_average?.within;
-    if (within) {
-      // Scores only (the maps are decoded once, after any averaging).
-      const score = (n: number) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!;
-      const again = images.flatMap((_, n) => (Math.abs(score(n) - this.spec.threshold) <= within ? [n] : []));
-      if (again.length > 0) {
-        const { width: W, height: H } = this.spec.preprocessing;
-        const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
-        again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
-      }
+    const { width: W, height: H } = this.spec.preprocessing;
+    const plain = images.map((_, n) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!);
+    const near = (within: number | undefined) =>
+      within ? plain.flatMap((s, n) => (Math.abs(s - this.spec.threshold) <= within ? [n] : [])) : [];
+    const again = near(this.spec.mirror_average?.within);
+    if (again.length > 0) {
+      const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
+      again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
+    }
+    const second = this.spec.second_opinion;
+    const consult = this.secondSession && second ? near(second.within) : [];
+    if (consult.length > 0) {
+      const other = await this.outputs(pickPlanes(input, consult, W, H), consult.length, this.secondSession!);
+      const same = other.classes === raw.classes && (raw.camDims === null || other.camDims?.slice(1).join() === raw.camDims.slice(1).join());
+      if (!same) throw new ModelSpecError(`${join(this.dir, second!.file)}: outputs [${other.classes}] / [${other.camDims?.join()}] do not match the model's [${raw.classes}] / [${raw.camDims?.join()}]`);
+      consult.forEach((n, k) => blendSecond(raw, n, other, k, second!.weight));
     }
     return this.decode(raw, images.length);
   }
 
   async release(): Promise<void> {
     await this.session.release();
+    await this.secondSession?.release();
   }
 }

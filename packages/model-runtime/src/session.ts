@@ -35,11 +35,16 @@ export function ortUsage(): Map<string, OrtUsage> {
   return (g[USAGE] ??= new Map());
 }
 
-/** "name@version" for models/<name>/<version>/model.onnx, else the file name. */
+/**
+ * "name@version" for models/<name>/<version>/model.onnx, "name@version/file" for another network
+ * in that folder (a second_opinion's), else the file name.
+ */
 export function modelLabel(modelPath: string): string {
+  const file = basename(modelPath);
   const version = basename(dirname(modelPath));
   const name = basename(dirname(dirname(modelPath)));
-  return /^\d/.test(version) && name ? `${name}@${version}` : basename(modelPath);
+  if (!(/^\d/.test(version) && name)) return file;
+  return file === 'model.onnx' ? `${name}@${version}` : `${name}@${version}/${file}`;
 }
 
 /**

@@ -35,8 +35,23 @@ export interface ModelSpec {
    * and the two are averaged (logits and map). Calibrated that way in training.
    */
   mirror_average?: { within: number };
+  /**
+   * Postprocessing: an input whose plain score lies within `within` of the threshold is also run
+   * through a second network (`file`, beside model.onnx, the same input tensor and output
+   * shapes), and the logits and maps become (1 - weight) * this model's (mirror-averaged where
+   * that applies) + weight * the second's. A cascade: only the hard cases pay for the second
+   * network. Calibrated that way in training (training/models/ensemble.py --cascade).
+   */
+  second_opinion?: SecondOpinion;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
+}
+
+export interface SecondOpinion {
+  file: string;
+  sha256: string;
+  weight: number;
+  within: number;
 }
 
 export class ModelSpecError extends Error {}
@@ -85,6 +100,13 @@ export function readModelSpec(dir: string): ModelSpec {
   if (!(lo <= spec.threshold && spec.threshold <= hi)) fail(dir, 'uncertain_band must contain threshold');
   const within = spec.mirror_average?.within;
   if (spec.mirror_average !== undefined && !(typeof within === 'number' && within > 0 && within <= 1)) fail(dir, 'mirror_average.within must be a number in (0, 1]');
+  const second = spec.second_opinion;
+  if (second !== undefined) {
+    if (!(typeof second.file === 'string' && second.file.length > 0 && second.file !== spec.file)) fail(dir, 'second_opinion.file must name a file other than the model\'s own');
+    if (!(typeof second.sha256 === 'string' && /^[0-9a-f]{64}$/.test(second.sha256))) fail(dir, 'second_opinion.sha256 must be a sha256 in hex');
+    if (!(typeof second.weight === 'number' && second.weight > 0 && second.weight < 1)) fail(dir, 'second_opinion.weight must be a number in (0, 1)');
+    if (!(typeof second.within === 'number' && second.within > 0 && second.within <= 1)) fail(dir, 'second_opinion.within must be a number in (0, 1]');
+  }
   return spec;
 }
 
