@@ -69,6 +69,11 @@ const env = {
   DFD_DATASETS_DIR: datasets,
   // Pretrained face-api weights ship inside the npm package: read from node_modules, never downloaded.
   FACEAPI_MODEL_DIR: process.env.FACEAPI_MODEL_DIR ?? join(root, 'node_modules', '@vladmandic', 'face-api', 'model'),
+  // glibc's malloc on transparent huge pages: PyTorch allocates and frees large activation buffers
+  // every step, and on 4 KiB pages (THP in "madvise" mode, as on the development machines) the
+  // kernel spent about half the training CPU faulting them in (small conv steps in 4 s: 6 without,
+  // 40 with this).
+  GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':'),
 };
 const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
