@@ -153,6 +153,8 @@ def main():
                     help="--cascade: at most this share of validation faces is also run mirrored through the base")
     ap.add_argument("--second-share", type=float, default=0.5,
                     help="--cascade: at most this share of validation faces is also run through the added member")
+    ap.add_argument("--reuse-logits", action="store_true",
+                    help="--cascade: read the members' logits from an earlier run of the same --run (runs/R/logits.npz)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     run_dir = os.path.join(T.HERE, "runs", args.run)
@@ -260,8 +262,14 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
         c = [crops[int(i)] for i in idx]
         return (T.head_logit(base, c), T.head_logit(base, T.mirrored(c)), module_logit(second, c),
                 module_logit(second, T.mirrored(c)))
-    vb, vbm, va, vam = logits(val)
-    tb, tbm, ta, tam = logits(test)
+    saved = os.path.join(run_dir, "logits.npz")
+    if args.reuse_logits and os.path.exists(saved):  # the same members, other share caps: skip the forward passes
+        d = np.load(saved)
+        assert np.array_equal(d["val"], val) and np.array_equal(d["test"], test), f"{saved} is for another split"
+        vb, vbm, va, vam, tb, tbm, ta, tam = (d[k] for k in ("vb", "vbm", "va", "vam", "tb", "tbm", "ta", "tam"))
+    else:
+        vb, vbm, va, vam = logits(val)
+        tb, tbm, ta, tam = logits(test)
     # Both networks' logits, plain and mirrored, for comparing other windows (and a mirrored upload) without rerunning.
     np.savez(os.path.join(run_dir, "logits.npz"), val=val, test=test, vb=vb, vbm=vbm, va=va, vam=vam, tb=tb, tbm=tbm, ta=ta,
              tam=tam, src=src, lab=lab)
