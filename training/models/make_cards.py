@@ -74,6 +74,7 @@ def training_text(t):
             f"{'over the edited sources by the pool weights below' if pairs else 'spread evenly over the edited sources'}; every synthetic edit is paired in its batch with the real it was made from.\n\n"
             + (f"Initialised from the shipped {t['initialised_from']} (this run fine-tunes it; the minutes above are this "
                f"run's only).\n\n" if t.get("initialised_from") else "")
+            + (f"Stopped {t['stopped']}.\n\n" if t.get("stopped") else "")
             + (f"Mask supervision: {t['mask_supervision']}.\n\n" if t.get("mask_supervision") else "")
             + (f"Twins: {round(100 * t['twins']['share_of_units'])} % of the (edited, real) pairs of an epoch were framed "
                f"twice (independent framing, re-encoding and colour; one of the two mirrored), and a consistency loss "
