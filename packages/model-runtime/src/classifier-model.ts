@@ -107,21 +107,21 @@ export class ImageClassifierModel {
 
   static async load(dir: string, opts: { threads: number; verifyChecksum?: boolean }): Promise<ImageClassifierModel> {
     const spec = readModelSpec(dir);
-    const path = join(dir, spec.file);
-    const sha = sha256File(path);
-    if ((opts.verifyChecksum ?? true) && spec.sha256 && spec.sha256 !== sha) {
-      throw new ModelSpecError(`${path}: sha256 ${sha} does not match model.json (${spec.sha256})`);
-    }
-    let secondSession: ort.InferenceSession | null = null;
-    if (spec.second_opinion) {
-      const secondPath = join(dir, spec.second_opinion.file);
-      const secondSha = sha256File(secondPath);
-      if ((opts.verifyChecksum ?? true) && spec.second_opinion.sha256 !== secondSha) {
-        throw new ModelSpecError(`${secondPath}: sha256 ${secondSha} does not match model.json second_opinion (${spec.second_opinion.sha256})`);
+    /** The file's sha256, refused when model.json (`where`) records another. */
+    const checked = (file: string, expected: string | undefined, where: string): string => {
+      const path = join(dir, file);
+      const sha = sha256File(path);
+      if ((opts.verifyChecksum ?? true) && expected && expected !== sha) {
+        throw new ModelSpecError(`${path}: sha256 ${sha} does not match ${where} (${expected})`);
       }
-      secondSession = await createSession(secondPath, opts.threads);
-    }
-    const session = await createSession(path, opts.threads);
+      return sha;
+    };
+    const sha = checked(spec.file, spec.sha256, 'model.json');
+    const second = spec.second_opinion;
+    const secondSession = second
+      ? (checked(second.file, second.sha256, 'model.json second_opinion'), await createSession(join(dir, second.file), opts.threads))
+      : null;
+    const session = await createSession(join(dir, spec.file), opts.threads);
     return new ImageClassifierModel(spec, dir, session, sha, secondSession);
   }
 
