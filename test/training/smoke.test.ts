@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
-import { repoRoot } from '@dfd/test-support/processes';
+import { repoRoot, trainingPython } from '@dfd/test-support/processes';
 import { BLUE, RED, colourImage } from '@dfd/test-support/images';
 import { decodeToRgb } from '@dfd/imaging';
 import { checkParity } from '@dfd/test-support/parity';
@@ -29,5 +29,28 @@ describe('smoke training run', () => {
       await model.release();
       await checkParity(resolveModelDir(out, name));
     }
+
+    // The int8 step promote.py --int8 runs (training/models/quantize.py), on a copy of the smoke detector.
+    const floatDir = resolveModelDir(out, 'detector');
+    const int8Dir = join(mkdtempSync(join(tmpdir(), 'dfd-smoke-int8-')), 'detector');
+    cpSync(floatDir, int8Dir, { recursive: true });
+    const q = spawnSync(trainingPython, [join(repoRoot, 'training/models/quantize.py'), '--model-dir', int8Dir, '--landmarks', join(out, 'landmarks.jsonl'),
+      '--calib-n', '16', '--check-n', '24', '--max-auc-drop', '1', '--threads', '1'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(q.status, 0, `quantize.py failed:\n${q.stdout.slice(-2000)}\n${q.stderr.slice(-3000)}`);
+    const spec = JSON.parse(readFileSync(join(int8Dir, 'model.json'), 'utf8'));
+    const floatSpec = JSON.parse(readFileSync(join(floatDir, 'model.json'), 'utf8'));
+    assert.equal(spec.quantization.float_sha256, floatSpec.sha256);
+    assert.notEqual(spec.sha256, floatSpec.sha256);
+    assert.equal(spec.quantization.check.validation_crops > 0, true, JSON.stringify(spec.quantization.check));
+    const graph = readFileSync(join(int8Dir, spec.file)).toString('latin1');
+    assert.ok(graph.includes('QuantizeLinear') && graph.includes('DequantizeLinear'), 'the network is in QDQ form');
+    // Serving loads it (checksum included) and reproduces the int8 outputs recorded at quantisation.
+    await checkParity(int8Dir);
+    // On the same pictures the int8 network's scores stay near the float network's.
+    const imgs = await Promise.all([colourImage('jpeg', RED, 64, 1), colourImage('png', BLUE, 80, 2)].map(async (b) => decodeToRgb(await b)));
+    const [f32, i8] = await Promise.all([floatDir, int8Dir].map((d) => ImageClassifierModel.load(d, { threads: 1 })));
+    const [pf, pq] = await Promise.all([f32!.predict(imgs), i8!.predict(imgs)]);
+    for (let k = 0; k < imgs.length; k++) assert.ok(Math.abs(pf[k]!.probabilities[1]! - pq[k]!.probabilities[1]!) < 0.1, `image ${k}: float ${pf[k]!.probabilities[1]} int8 ${pq[k]!.probabilities[1]}`);
+    await Promise.all([f32!.release(), i8!.release()]);
   });
 });

@@ -347,8 +347,7 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
                       do_constant_folding=True)
     import onnx
     onnx.checker.check_model(onnx.load(path))
-    n = 2 * 3 * size * size
-    xr = torch.from_numpy(np.sin(0.00731 * np.arange(n, dtype=np.float64) + 0.5).astype(np.float32)).reshape(2, 3, size, size)
+    xr = torch.from_numpy(T.parity_input(size, size))
     with torch.no_grad():
         lr_, cr_ = second(xr)
     mj["second_opinion"] = {"file": "second.onnx", "sha256": T.sha256(path), "weight": w, "within": sw,

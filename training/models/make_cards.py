@@ -51,6 +51,10 @@ RUN_MS, RUN_MS_1_0_0 = 40.5, 28.2
 # A cascade's networks per run, measured together (loadtest/src/detector-cost.ts: onnxruntime CPU,
 # batch 1, 1 intra-op thread, interleaved rounds): detector 1.0.0, the base and the second network.
 CASCADE_MS = {"ref_1_0_0": 6.85, "base": 11.50, "second": 9.49, "load": "1.7 (training beside it)"}
+# An int8 network (quantize.py) per run, measured together with its float original and detector
+# 1.0.0 (loadtest/src/detector-cost.ts, as above; loadtest/results/2026-12-02/detector-cost.txt).
+INT8_MS = {"ref_1_0_0": 6.50, "float": 11.05, "int8": 4.46, "load": "0.3-0.7", "rounds": 7,
+           "command": "node --import tsx loadtest/src/detector-cost.ts <detector 1.0.0> models/detector/2.4.0 models/detector/2.5.0 --rounds 7"}
 
 
 def best_epoch_text(t):
@@ -110,9 +114,9 @@ def io_text(mj):
             f"- outputs `logits` [N,2] and `cam` {mj['outputs'][1]['shape']}: {mj['cam']}.\n"
             f"- decision (applied by the model server from this file): `{mj['labels'][1]}` at or above {mj['threshold']} "
             f"and above the band, `{mj['labels'][0]}` below both, `uncertain` inside {mj['uncertain_band']}."
-            + (f"\n- mirror averaging (applied by the serving code from this file): a face scoring within "
-               f"{mj['mirror_average']['within']} of the threshold is scored again mirrored and the two logits (and maps) "
-               f"are averaged; the threshold was calibrated on scores made that way "
+            + (f"\n- mirror averaging (applied by the serving code from this file): "
+               + ("every face" if mj['mirror_average']['within'] >= 1 else f"a face scoring within {mj['mirror_average']['within']} of the threshold")
+               + f" is scored again mirrored and the two logits (and maps) are averaged; the threshold was calibrated on scores made that way "
                f"({round(100 * mj['calibration'].get('val_share_mirrored', 0), 1)} % of validation faces took the second run)."
                if mj.get("mirror_average") else "")
             + (f"\n- second opinion (applied by the serving code from this file): a face whose first score lies within "
@@ -242,6 +246,8 @@ def detector_card(mj, ev, paired, loso, rob=None):
               ""]
     if mj.get("second_opinion"):
         lines[-2:] = [cascade_cost_text(mj), ""]
+    elif mj.get("quantization"):
+        lines[-2:] = [int8_cost_text(mj), "", quantization_text(mj)]
     return "\n".join(lines) + "\n"
 
 
@@ -256,6 +262,47 @@ def cascade_cost_text(mj):
             + (f", a mirrored base run for {round(100 * mirror, 1)} % of faces" if mirror else "")
             + f" and the second network for {round(100 * second, 1)} % of faces (validation shares): {face:.2f} ms, "
             f"**{face / m['ref_1_0_0']:.2f}x** detector 1.0.0 (bound 2x).")
+
+
+def quantization_text(mj):
+    """What quantize.py did to this network and what it changed (from model.json quantization)."""
+    q = mj["quantization"]
+    c = q["check"]
+    fp = q["float_parity"]["int8_max_abs_difference"]
+    text = [f"## Quantisation (int8)",
+            f"{q['scheme']}. Calibrated on {q['calibration']}. The float network it was made from: sha256 "
+            f"`{q['float_sha256'][:16]}…`" + (f" ({mj['promoted_from']})" if mj.get("promoted_from") else "") + ". Made by "
+            "`training/models/promote.py --int8` (the command is in training/models/README.md).",
+            "",
+            f"Check against the float network on {c['validation_crops']} validation crops (onnxruntime, plain runs): AUC "
+            f"{c['auc_float']} float, {c['auc_int8']} int8; the logit of the positive label (minus the other) moves by a median {c['edited_logit_abs_change_median']} "
+            f"(99th percentile {c['edited_logit_abs_change_p99']}); {pct(c['verdicts_changed_at_threshold'])} of verdicts change "
+            f"at the threshold. On the parity input the int8 outputs differ from float PyTorch's by up to {fp['logits']} "
+            f"(logits) and {fp['cam']} (map cells); `parity` in model.json holds the int8 network's own onnxruntime outputs."]
+    if q.get("float_metrics"):
+        fm, fc, cal = q["float_metrics"], q["float_calibration"], mj["calibration"]
+        iv = cal.get("int8_validation") or {}
+        fpr = iv.get("false_positive_rate_per_real_source") or {}
+        text += ["", f"Threshold, band and mirror window are calibrated on the float network's validation scores in the served "
+                 f"mode, and the int8 network is judged at them (`quantize.recalibrate_int8` says why: on the small validation "
+                 f"sources the threshold rule rests on single images). On validation the int8 network then answers "
+                 f"{pct(iv.get('uncertain_share'))} `uncertain`, is right on {pct(iv.get('accuracy_decided'))} of the decided "
+                 f"answers, and its highest false-positive rate on a real source is {pct(max(fpr.values()) if fpr else None)}; "
+                 f"calibrated on its own scores the threshold would be {iv.get('threshold_if_calibrated_on_int8_scores')}. The float "
+                 f"version it was made from: threshold {fc['threshold']}, band {fc['uncertain_band']}, mirror window "
+                 f"{fc.get('mirror_average_within')}. Test AUC, onnxruntime running the int8 network on served crops: "
+                 f"{mj['metrics']['auc']:.4f} (the float version's model.json: {fm.get('auc', 0):.4f}, {fm.get('split', '')})."]
+    return "\n".join(text) + "\n"
+
+
+def int8_cost_text(mj):
+    m, cal = INT8_MS, mj.get("calibration") or {}
+    runs = 1 + (cal.get("val_share_mirrored", 0) if mj.get("mirror_average") else 0)
+    return (f"onnxruntime CPU per run (`{m['command']}`, batch 1, 1 intra-op thread, {m['rounds']} interleaved rounds, median; load "
+            f"average {m['load']}): this int8 network {m['int8']} ms, its float original {m['float']} ms "
+            f"({m['float'] / m['int8']:.2f}x faster), detector 1.0.0 {m['ref_1_0_0']} ms. Per face {runs:.2f} runs "
+            f"(mirror averaging): {m['int8'] * runs:.2f} ms, **{m['int8'] * runs / m['ref_1_0_0']:.2f}x** detector 1.0.0 "
+            "(bound 2x). Measured on a CPU with VNNI (AMD EPYC, avx512_vnni), which int8 needs to be both fast and exact.")
 
 
 def classifier_card(mj, ev, paired):
@@ -276,6 +323,8 @@ def classifier_card(mj, ev, paired):
     if paired:
         c = paired["classifier"]
         lines += ["Paired synthetic test, flagged edits: " + ", ".join(f"{s} {pct(m['accuracy'])} (n {m['n']})" for s, m in c["per_source"].items()), ""]
+    if mj.get("quantization"):
+        lines += [quantization_text(mj)]
     lines += ["## Known weaknesses",
               "No diffusion-generated faces in training: the deepfake side is old GANs, DFDC swaps and self-blends; faces from "
               "newer generators may be called retouched.", ""]

@@ -3,6 +3,12 @@
 models/<name>/<version>/ with the version written into model.json, then writes the model cards.
 
   promote.py --run RUN --version 2.0.0 [--models DIR] [--eval REPORT.json] [--remove-older]
+  promote.py --from-version 2.4.0 --version 2.5.0 --int8 --landmarks .cache/landmarks-<key>.jsonl [--mirror-within 1]
+
+--from-version copies a shipped version instead of a run. --int8 then quantises both networks
+(quantize.py: static int8, calibrated on served training crops, checked against float on
+validation crops) and calibrates the detector's threshold, band and mirror window again on the
+int8 network's scores, measuring its test figures with onnxruntime.
 
 The version must be new (an existing models/<name>/<version> is never overwritten). With
 --remove-older the previous versions are deleted (they stay in git history).
@@ -17,11 +23,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import make_cards  # noqa: E402
+import quantize  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", required=True)
+    src_arg = ap.add_mutually_exclusive_group(required=True)
+    src_arg.add_argument("--run")
+    src_arg.add_argument("--from-version", help="copy models/<name>/<this version> instead of a run's export")
+    ap.add_argument("--int8", action="store_true", help="quantise both networks (quantize.py) after copying")
+    ap.add_argument("--landmarks", help="--int8: the serving face stage's landmarks (.cache/landmarks-<key>.jsonl)")
+    ap.add_argument("--mirror-within", type=float, default=None,
+                    help="--int8: the detector's mirror window, fixed (1 = every face; default: calibrated as train.py does)")
     ap.add_argument("--version", required=True)
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--eval", default=None, help="eval report (npm run eval --out PREFIX -> PREFIX.json) for the cards")
@@ -32,11 +45,14 @@ def main(argv=None):
                     help="the version is already promoted: only collect LOSO figures and rewrite its cards")
     ap.add_argument("--robustness", default=None, help="eval report made with --robustness, for the cards")
     a = ap.parse_args(argv)
-    run_dir = a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
+    if a.int8 and not a.landmarks:
+        ap.error("--int8 needs --landmarks (calibration and check crops are cut where serving finds the face)")
+    run_dir = None if a.from_version else a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
+    source = lambda name: os.path.join(a.models, name, a.from_version) if a.from_version else os.path.join(run_dir, "export", name)
     for name in ("detector", "classifier"):
         if a.cards_only:
             break
-        src = os.path.join(run_dir, "export", name)
+        src = source(name)
         if not os.path.exists(os.path.join(src, "model.json")):
             sys.exit(f"{src}: no exported model (did the run finish?)")
         dst = os.path.join(a.models, name, a.version)
@@ -45,7 +61,7 @@ def main(argv=None):
     for name in ("detector", "classifier"):
         if a.cards_only:
             break
-        src = os.path.join(run_dir, "export", name)
+        src = source(name)
         dst = os.path.join(a.models, name, a.version)
         os.makedirs(dst)
         mj = json.load(open(os.path.join(src, "model.json")))
@@ -53,8 +69,16 @@ def main(argv=None):
         for f in [mj["file"]] + ([mj["second_opinion"]["file"]] if "second_opinion" in mj else []):
             shutil.copy2(os.path.join(src, f), dst)
         mj["version"] = a.version
+        if a.from_version:
+            mj["promoted_from"] = f"{name} {a.from_version}"
         with open(os.path.join(dst, "model.json"), "w") as f:
             json.dump(mj, f, indent=2)
+        if a.int8:
+            try:
+                quantize.quantize_dir(dst, a.landmarks, recalibrate=name == "detector", mirror_within=a.mirror_within)
+            except BaseException:
+                shutil.rmtree(dst)  # no half-promoted version (a failed int8 check exits here)
+                raise
         if a.remove_older:
             for v in os.listdir(os.path.join(a.models, name)):
                 if v != a.version:

@@ -943,6 +943,13 @@ def sha256(path):
     return h.hexdigest()
 
 
+def parity_input(height, width, batch=2):
+    """The parity input (model.json "parity"), which test/support/parity.ts parityInput rebuilds
+    without sharing a random generator: x[i] = sin(0.00731 * i + 0.5) over [batch,3,H,W], float32."""
+    n = batch * 3 * height * width
+    return np.sin(0.00731 * np.arange(n, dtype=np.float64) + 0.5).astype(np.float32).reshape(batch, 3, height, width)
+
+
 def export(net, name, head, out_dir, size, labels, calib, description, training, metrics, mirror_within=None, module=None):
     """module: a ready (logits, cam) module to export instead of `head` of `net` (ensemble.py)."""
     os.makedirs(out_dir, exist_ok=True)
@@ -953,8 +960,7 @@ def export(net, name, head, out_dir, size, labels, calib, description, training,
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}, "cam": {0: "N"}}, do_constant_folding=True)
     import onnx
     onnx.checker.check_model(onnx.load(path))
-    n = 2 * 3 * size * size
-    xr = torch.from_numpy(np.sin(0.00731 * np.arange(n, dtype=np.float64) + 0.5).astype(np.float32)).reshape(2, 3, size, size)
+    xr = torch.from_numpy(parity_input(size, size))
     with torch.no_grad():
         lr_, cr_ = w(xr)
     mj = {
