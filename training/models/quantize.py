@@ -337,7 +337,8 @@ def main():
     ap.add_argument("--max-auc-drop", type=float, default=0.005)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--recalibrate", action="store_true", help="a detector: calibrate threshold, band and mirror window again")
+    ap.add_argument("--recalibrate", action="store_true", help="a detector: threshold, band and mirror window from the float network's served-mode validation scores, "
+                    "and the int8 network's validation and test figures at them (recalibrate_int8)")
     ap.add_argument("--mirror-within", type=float, default=None, help="with --recalibrate: a fixed mirror window (1 = every face)")
     args = ap.parse_args()
     quantize_dir(args.model_dir, args.landmarks, args.calib_n, args.check_n, args.seed, args.threads, args.max_auc_drop,
