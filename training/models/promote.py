@@ -7,8 +7,9 @@ models/<name>/<version>/ with the version written into model.json, then writes t
 
 --from-version copies a shipped version instead of a run. --int8 then quantises both networks
 (quantize.py: static int8, calibrated on served training crops, checked against float on
-validation crops) and calibrates the detector's threshold, band and mirror window again on the
-int8 network's scores, measuring its test figures with onnxruntime.
+validation crops), takes the detector's threshold, band and mirror window from the float network's
+served-mode validation scores, and measures the int8 network's validation and test figures at them
+with onnxruntime (quantize.recalibrate_int8).
 
 The version must be new (an existing models/<name>/<version> is never overwritten). With
 --remove-older the previous versions are deleted (they stay in git history).

@@ -32,6 +32,7 @@ Tried on 2.4.0 and not kept: 7-bit weights (above) and activation ranges from th
 batch's extremes (0.8 % of verdicts changed against 0.3 % with the plain min/max).
 """
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -88,10 +89,15 @@ def calibrate(model, crops_path, shape, threads=2):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "calib.onnx")
         onnx.save(with_outputs(model, tensors), path)
-        out = os.path.join(tmp, "ranges.json")
-        subprocess.run(["node", os.path.join(HERE, "quantize_ranges.mjs"), "--model", path, "--inputs", crops_path,
-                        "--shape", ",".join(map(str, shape)), "--tensors", json.dumps(tensors), "--threads", str(threads),
-                        "--out", out], check=True)
+        return run_node(path, crops_path, shape, ["--tensors", json.dumps(tensors)], threads)
+
+
+def run_node(model_path, inputs_path, shape, args, threads):
+    """quantize_ranges.mjs on float32 inputs [N, *shape]; returns its JSON output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.json")
+        subprocess.run(["node", os.path.join(HERE, "quantize_ranges.mjs"), "--model", model_path, "--inputs", inputs_path,
+                        "--shape", ",".join(map(str, shape)), "--threads", str(threads), "--out", out, *args], check=True)
         return json.load(open(out))
 
 
@@ -169,12 +175,19 @@ def quantize(model, ranges):
     return model
 
 
+@functools.lru_cache(maxsize=1)
+def dataset(landmarks):
+    """Every dataset row (train.py's split) and the serving face stage's landmarks: read once, since
+    a promotion cuts calibration, check, validation and test crops from them."""
+    import train as T
+    return T.read_rows(SPLIT_SEED), T.read_landmarks(landmarks)
+
+
 def served_inputs(split, n, seed, landmarks, pre):
     """Model inputs (float32 [n,3,H,W]) of n seeded images of a split (every image when n is None),
     as serving computes them, with their labels and sources."""
     import train as T
-    rows = T.read_rows(SPLIT_SEED)
-    lm_map = T.read_landmarks(landmarks)
+    rows, lm_map = dataset(landmarks)
     pick = [i for i in np.random.default_rng(seed).permutation(len(rows)) if rows[i]["split"] == split][:n]
     rows = [rows[i] for i in sorted(pick)]
     images = T.load_images(rows)
@@ -186,12 +199,9 @@ def served_inputs(split, n, seed, landmarks, pre):
 def run_outputs(model_path, x, names, threads):
     """The named outputs (flat float64 arrays) of every input, run by onnxruntime-node."""
     with tempfile.TemporaryDirectory() as tmp:
-        xp, out = os.path.join(tmp, "x.f32"), os.path.join(tmp, "out.json")
+        xp = os.path.join(tmp, "x.f32")
         np.ascontiguousarray(x, "<f4").tofile(xp)
-        subprocess.run(["node", os.path.join(HERE, "quantize_ranges.mjs"), "--model", model_path, "--inputs", xp,
-                        "--shape", ",".join(map(str, x.shape[1:])), "--dump", ",".join(names), "--threads", str(threads),
-                        "--out", out], check=True)
-        d = json.load(open(out))
+        d = run_node(model_path, xp, x.shape[1:], ["--dump", ",".join(names)], threads)
     return [np.asarray(d[k], np.float64) for k in names]
 
 
@@ -220,8 +230,8 @@ def quantize_dir(model_dir, landmarks, calib_n=256, check_n=600, seed=7, threads
     float on validation crops, and float PyTorch's parity outputs beside the int8 ones), `parity`
     (onnxruntime's outputs of the int8 network on the parity input, so the parity test checks that
     serving reproduces them) and the checksum. With recalibrate (a detector): threshold, band and
-    mirror window calibrated again on the int8 network's validation scores (train.calibrate_mirrored;
-    mirror_within as train.py --mirror-within), and the test figures measured again with it."""
+    mirror window from the float network's served-mode validation scores, and the int8 network's
+    validation and test figures at them (recalibrate_int8)."""
     import train as T
     mj_path = os.path.join(model_dir, "model.json")
     mj = json.load(open(mj_path))
