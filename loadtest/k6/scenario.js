@@ -10,7 +10,14 @@
  * THINK_MIN_S/THINK_MAX_S (2/5), WAIT_S (25, long-poll per GET), VERDICT_TIMEOUT_S (120),
  * MAX_429_RETRIES (20), MAX_TRANSPORT_RETRIES (3), USERS / RAMP_PER_S (the scenario's own), ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000),
  * SAMPLES_DIR (../samples: absolute, or relative to this folder; needs a manifest.json, see
- * scripts/make-samples.ts), SEED (per run).
+ * scripts/make-samples.ts), SEED (per run), OPS_URL / HEALTHZ_P99_MS / HEALTHZ_PER_S (the health probe, below).
+ *
+ * Beside the users, a second scenario (`ops_health`) asks the gateway's ops listener for /healthz
+ * HEALTHZ_PER_S times a second for the whole run, so the run itself shows whether health stays
+ * answerable under load (`healthz_ms`, threshold p99 < HEALTHZ_P99_MS, default 100). OPS_URL
+ * defaults to port 9100 on BASE_URL's host when that host is a loopback address (a local stack);
+ * against anything else the ops port is not public, so the probe runs only when OPS_URL is given.
+ * OPS_URL=off turns it off.
  */
 import http from 'k6/http';
 import { sleep } from 'k6';
@@ -30,6 +37,12 @@ const THINK_MAX_S = Number(env('THINK_MAX_S', '5'));
 const MAX_429_RETRIES = Number(env('MAX_429_RETRIES', '20'));
 const MAX_TRANSPORT_RETRIES = Number(env('MAX_TRANSPORT_RETRIES', '3'));
 const SAMPLES_DIR = env('SAMPLES_DIR', '../samples').replace(/\/+$/, '');
+const LOOPBACK_BASE = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.exec(BASE_URL);
+const OPS_URL = (() => {
+  const v = env('OPS_URL', LOOPBACK_BASE ? `http://${LOOPBACK_BASE[1]}:9100` : 'off');
+  return v === 'off' ? '' : v.replace(/\/+$/, '');
+})();
+const HEALTHZ_PER_S = Number(env('HEALTHZ_PER_S', '4'));
 
 // Init context. Samples are 50-500 KB: k6/experimental/fs keeps one copy in memory for all VUs
 // (open(..., 'b') would hold one per VU: gigabytes at 2000 VUs); each upload reads its own copy.
@@ -70,6 +83,10 @@ export const verdictMs = new Trend('verdict_ms', true);
 export const throttledMs = new Trend('throttled_ms', true);
 /** First upload attempt to completed verdict: what the user saw, throttling and retries included. */
 export const totalMs = new Trend('total_ms', true);
+/** The ops listener's /healthz, asked on its own schedule while the users run (connecting included). */
+export const healthzMs = new Trend('healthz_ms', true);
+/** /healthz answers other than 200, and probes that got no answer within 5 s. */
+export const healthzErrors = new Counter('healthz_errors');
 
 // 429 is an expected answer under backpressure, not a failed request.
 http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 429));
@@ -84,14 +101,31 @@ export function scenarioOptions(p) {
   const target = Number(env('USERS', String(p.target)));
   const perSecond = Number(env('RAMP_PER_S', String(p.perSecond)));
   const ramp = Math.max(1, Math.ceil(target / perSecond));
+  const hold = env('HOLD', '5m');
+  /** @type {NonNullable<import('k6/options').Options['scenarios']>} */
+  const probe = OPS_URL
+    ? {
+        ops_health: {
+          executor: 'constant-arrival-rate',
+          exec: 'health',
+          rate: HEALTHZ_PER_S,
+          timeUnit: '1s',
+          // The users' ramp, hold and ramp-down: the probe covers the whole loaded time.
+          duration: `${ramp + durationSeconds(hold) + 10}s`,
+          preAllocatedVUs: 2,
+          maxVUs: 20,
+        },
+      }
+    : {};
   return {
     scenarios: {
+      ...probe,
       [p.name]: {
         executor: 'ramping-vus',
         startVUs: 0,
         stages: [
           { duration: `${ramp}s`, target },
-          { duration: env('HOLD', '5m'), target },
+          { duration: hold, target },
           { duration: '10s', target: 0 },
         ],
         // Let a VU that is waiting for its verdict finish, so a job is never abandoned mid-wait.
@@ -107,11 +141,29 @@ export function scenarioOptions(p) {
       unexpected_4xx: ['count==0'],
       accept_ms: [`p(95)<${env('ACCEPT_P95_MS', '1000')}`],
       verdict_ms: [`p(95)<${env('VERDICT_P95_MS', '30000')}`],
+      ...(OPS_URL ? { healthz_ms: [`p(99)<${env('HEALTHZ_P99_MS', '100')}`], healthz_errors: ['count==0'] } : {}),
     },
     summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'],
     discardResponseBodies: false,
     noConnectionReuse: false,
   };
+}
+
+/**
+ * Seconds in a k6 duration such as `5m`, `90s`, `1h30m` or `2m30.5s` (HOLD).
+ * @param {string} d @returns {number}
+ */
+export function durationSeconds(d) {
+  const m = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(d.trim());
+  if (!m || d.trim() === '') throw new Error(`HOLD: "${d}" is not a duration such as 5m, 90s or 1h30m`);
+  return Math.ceil(Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0));
+}
+
+/** The health probe's iteration (scenario ops_health): one GET /healthz on the ops listener. */
+export function health() {
+  const res = http.get(`${OPS_URL}/healthz`, { tags: { name: 'GET /healthz (ops)' }, timeout: '5s', responseType: 'none' });
+  if (res.status !== 200) healthzErrors.add(1, { status: String(res.status) });
+  else healthzMs.add(res.timings.blocked + res.timings.connecting + res.timings.duration);
 }
 
 /** One seed per run, so a second run against the same Redis does not hit the dedup cache. */

@@ -8,8 +8,8 @@
 /** @param {any} v */
 const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v === undefined ? '-' : String(v));
 
-export const COUNTERS = ['jobs_accepted', 'jobs_completed', 'jobs_failed', 'jobs_lost', 'rejected_429', 'uploads_throttled', 'uploads_given_up', 'upload_retries_same_image', 'server_errors_5xx', 'transport_errors', 'unexpected_4xx'];
-export const TRENDS = ['accept_ms', 'verdict_ms', 'throttled_ms', 'total_ms', 'http_req_duration'];
+export const COUNTERS = ['jobs_accepted', 'jobs_completed', 'jobs_failed', 'jobs_lost', 'rejected_429', 'uploads_throttled', 'uploads_given_up', 'upload_retries_same_image', 'server_errors_5xx', 'transport_errors', 'unexpected_4xx', 'healthz_errors'];
+export const TRENDS = ['accept_ms', 'verdict_ms', 'throttled_ms', 'total_ms', 'healthz_ms', 'http_req_duration'];
 
 /**
  * k6's --summary-export file (the legacy layout: a metric's values at top level, `thresholds`

@@ -46,7 +46,8 @@ test(`load smoke: ${CONNECTIONS} connections for ${SECONDS} s, nothing lost`, { 
  * available (K6_BIN, or ../shared/tools/k6 unpacked with xz), scaled down with -e USERS / HOLD
  * (SMOKE_K6_VUS users for SMOKE_K6_SECONDS); behaviour is asserted from k6's --summary-export, not
  * timings: no transport error, no 5xx, no unexpected 4xx, no failed or lost job, every accepted job
- * completed. The timing thresholds are set out of reach, so k6's exit code is 0 unless one of those fails.
+ * completed, and the health probe scenario answered throughout. The timing thresholds are set out of
+ * reach, so k6's exit code is 0 unless one of those fails.
  */
 const k6 = (() => {
   try {
@@ -73,7 +74,9 @@ test(`load smoke with stock k6: users-500.js at ${K6_VUS} users for ${K6_SECONDS
     const args = ['run', '--quiet', '--no-color', '--summary-export', exportFile,
       '-e', `BASE_URL=${stack.url}`, '-e', `USERS=${K6_VUS}`, '-e', 'RAMP_PER_S=25', '-e', `HOLD=${K6_SECONDS}s`,
       '-e', 'WAIT_S=10', '-e', 'THINK_MIN_S=0.2', '-e', 'THINK_MAX_S=0.5', '-e', 'VERDICT_TIMEOUT_S=60',
-      '-e', 'ACCEPT_P95_MS=600000', '-e', 'VERDICT_P95_MS=600000', join(k6Dir, 'users-500.js')];
+      '-e', 'ACCEPT_P95_MS=600000', '-e', 'VERDICT_P95_MS=600000',
+      // The health probe scenario against this stack's ops listener (its port is free-picked here).
+      '-e', `OPS_URL=http://127.0.0.1:${stack.gateway.opsPort}`, '-e', 'HEALTHZ_P99_MS=600000', join(k6Dir, 'users-500.js')];
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
@@ -84,7 +87,9 @@ test(`load smoke with stock k6: users-500.js at ${K6_VUS} users for ${K6_SECONDS
     const data = fromExport(JSON.parse(readFileSync(exportFile, 'utf8')));
     console.log(summaryMarkdown('users-500 (smoke)', data, { baseUrl: stack.url }));
     const count = (k: string) => Number(data.metrics[k]?.values?.count ?? 0);
-    for (const k of ['transport_errors', 'server_errors_5xx', 'unexpected_4xx', 'jobs_failed', 'jobs_lost']) assert.equal(count(k), 0, `${k}: ${count(k)}`);
+    for (const k of ['transport_errors', 'server_errors_5xx', 'unexpected_4xx', 'jobs_failed', 'jobs_lost', 'healthz_errors']) assert.equal(count(k), 0, `${k}: ${count(k)}`);
+    // The probe ran beside the users for the whole run (4 a second by default).
+    assert.ok(count('healthz_ms') >= K6_SECONDS * 2, `healthz probes answered: ${count('healthz_ms')}`);
     assert.ok(count('jobs_accepted') > 0, 'nothing was accepted');
     assert.equal(count('jobs_completed'), count('jobs_accepted'), 'every accepted job has its verdict');
     assert.equal(code, 0, `k6 exit code ${code} (a threshold failed):\n${output}`);

@@ -73,7 +73,8 @@ export class AnalysisService {
     private readonly pixels: PixelStore,
     private readonly limits: UploadLimits,
     private readonly maxWaiting: number,
-    private readonly maxInflightDecodes = 32,
+    /** MAX_INFLIGHT_DECODES (config.ts holds the default). */
+    private readonly maxInflightDecodes: number,
   ) {}
 
   private inflightDecodes = 0;
