@@ -66,6 +66,17 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
   // Uploads admitted and not yet answered, and the callers refused for that, by due second.
   let inflightUploads = 0;
   const busyDue = new Map<number, number>();
+  // Admitted uploads answered, by the second they ended, for the last ANSWERED_WINDOW_S seconds.
+  const answered = new Map<number, number>();
+  const ANSWERED_WINDOW_S = 5;
+  const answeredPerSecond = (nowS: number): number => {
+    let n = 0;
+    for (const [second, count] of answered) {
+      if (second <= nowS - ANSWERED_WINDOW_S) answered.delete(second);
+      else if (second < nowS) n += count;
+    }
+    return n / ANSWERED_WINDOW_S;
+  };
   const defer = (dueBack: number) => {
     deferrals.set(dueBack, (deferrals.get(dueBack) ?? 0) + 1);
     deferredSince++;
@@ -75,8 +86,10 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
    * A burst met by a cold or idle stack: the predicted wait admits a queue's worth at once, and
    * the accepts then wait on this process's CPU (reading bodies, decoding; 3-6 s in the first
    * seconds of a 2,000-user run). So the uploads in flight are bounded too, and refused callers are
-   * spread out: Retry-After assumes this process takes on `maxInflightUploads` uploads a second
-   * and counts those told to come back before.
+   * spread out: Retry-After counts those told to come back before, at the rate this process has
+   * been answering admitted uploads over the last few seconds (at least `maxInflightUploads` a
+   * second). With the bound at 8, assuming only 8 a second told callers of a 256-connection burst
+   * to come back up to 30 s later while the gateway answered about 30 a second.
    */
   function refuseBusy(): never {
     const nowS = Math.floor(Date.now() / 1000);
@@ -85,7 +98,7 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
       if (second <= nowS) busyDue.delete(second);
       else ahead += n;
     }
-    const retryAfterS = Math.min(cfg.maxRetryAfterS, 1 + Math.floor(ahead / opts.maxInflightUploads));
+    const retryAfterS = Math.min(cfg.maxRetryAfterS, 1 + Math.floor(ahead / Math.max(opts.maxInflightUploads, answeredPerSecond(nowS))));
     busyDue.set(nowS + retryAfterS, (busyDue.get(nowS + retryAfterS) ?? 0) + 1);
     defer(nowS + retryAfterS);
     refused.inc({ reason: 'uploads_in_flight' });
@@ -156,6 +169,11 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
     // Counted until the response is sent or the connection goes ('close' fires either way).
     if (inflightUploads >= opts.maxInflightUploads) refuseBusy();
     inflightUploads++;
-    reply.raw.once('close', () => inflightUploads--);
+    reply.raw.once('close', () => {
+      inflightUploads--;
+      const second = Math.floor(Date.now() / 1000);
+      answered.set(second, (answered.get(second) ?? 0) + 1);
+      if (answered.size > ANSWERED_WINDOW_S + 1) answeredPerSecond(second); // drops the seconds past the window
+    });
   });
 }, { name: 'dfd-admission' });
