@@ -21,6 +21,7 @@
  */
 import http from 'k6/http';
 import { sleep } from 'k6';
+import exec from 'k6/execution';
 import { open as openFile, SeekMode } from 'k6/experimental/fs';
 import { Counter, Trend } from 'k6/metrics';
 import { variantInPlace } from './variants.js';
@@ -171,6 +172,19 @@ export function setup() {
   return { seed: Number(env('SEED', String(Date.now() % 1_000_000_007))) };
 }
 
+/**
+ * When this VU's scenario stops taking new work (the end of its stages: ramp, HOLD, ramp-down), in
+ * ms since the epoch; Infinity when that cannot be told. A refused upload is not sent again past
+ * it: k6 ends the run gracefulStop (VERDICT_TIMEOUT_S + 30 s) later, and a user still being told
+ * to come back then would be cut off after its upload was accepted, its verdict never seen.
+ * @returns {number}
+ */
+function loadWindowEnd() {
+  const stages = /** @type {any} */ (exec.test.options.scenarios?.[exec.scenario.name])?.stages;
+  if (!Array.isArray(stages)) return Infinity;
+  return exec.scenario.startTime + stages.reduce((ms, st) => ms + durationSeconds(String(st.duration)) * 1000, 0);
+}
+
 /** @param {import('k6/http').RefinedResponse<any>} res */
 function classify(res) {
   if (res.status === 0) transportErrors.add(1, { error: String(res.error_code) });
@@ -221,7 +235,7 @@ export async function vu(data) {
     lastStatus = res.status;
     if (res.status === 429) {
       throttledCount.add(1, { code: String(json(res)?.error?.code) });
-      if (refusals++ >= MAX_429_RETRIES) {
+      if (refusals++ >= MAX_429_RETRIES || Date.now() + retryAfterSeconds(res) * 1000 > loadWindowEnd()) {
         throttled += Date.now() - sent;
         break;
       }

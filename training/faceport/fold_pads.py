@@ -19,7 +19,6 @@ the new version (for face-detector 1.1.0 it was 0).
 """
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,8 @@ from collections import defaultdict
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+from package_models import sha256  # the one checksum of the face models' model.json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ONNX_TO_NP = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32,
@@ -140,14 +141,6 @@ def fold_pads(model):
     g.initializer.extend(keep)
     onnx.checker.check_model(model)
     return model, len(folded)
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def main():
