@@ -235,9 +235,19 @@ export async function vu(data) {
     lastStatus = res.status;
     if (res.status === 429) {
       throttledCount.add(1, { code: String(json(res)?.error?.code) });
-      if (refusals++ >= MAX_429_RETRIES || Date.now() + retryAfterSeconds(res) * 1000 > loadWindowEnd()) {
+      if (refusals++ >= MAX_429_RETRIES) {
         throttled += Date.now() - sent;
         break;
+      }
+      if (Date.now() + retryAfterSeconds(res) * 1000 > loadWindowEnd()) {
+        // Told to come back after the run: the user leaves for good. Its VU waits out the load
+        // window instead of starting another upload that would only be refused the same way.
+        throttled += Date.now() - sent;
+        throttledUploads.add(1);
+        throttledMs.add(throttled);
+        gaveUp.add(1, { reason: 'run_ending' });
+        sleep(Math.max(0, (loadWindowEnd() - Date.now()) / 1000));
+        return;
       }
       sleep(retryAfterSeconds(res));
       throttled += Date.now() - sent;
@@ -263,7 +273,7 @@ export async function vu(data) {
     throttledMs.add(throttled);
   }
   if (!view) {
-    if (lastStatus === 429) gaveUp.add(1);
+    if (lastStatus === 429) gaveUp.add(1, { reason: 'retries' });
     sleep(THINK_MIN_S);
     return;
   }
