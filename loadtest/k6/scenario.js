@@ -102,7 +102,11 @@ export function scenarioOptions(p) {
   const target = Number(env('USERS', String(p.target)));
   const perSecond = Number(env('RAMP_PER_S', String(p.perSecond)));
   const ramp = Math.max(1, Math.ceil(target / perSecond));
-  const hold = env('HOLD', '5m');
+  const stages = [
+    { duration: `${ramp}s`, target },
+    { duration: env('HOLD', '5m'), target },
+    { duration: '10s', target: 0 },
+  ];
   /** @type {NonNullable<import('k6/options').Options['scenarios']>} */
   const probe = OPS_URL
     ? {
@@ -112,7 +116,7 @@ export function scenarioOptions(p) {
           rate: HEALTHZ_PER_S,
           timeUnit: '1s',
           // The users' ramp, hold and ramp-down: the probe covers the whole loaded time.
-          duration: `${ramp + durationSeconds(hold) + 10}s`,
+          duration: `${stagesSeconds(stages)}s`,
           preAllocatedVUs: 2,
           maxVUs: 20,
         },
@@ -124,11 +128,7 @@ export function scenarioOptions(p) {
       [p.name]: {
         executor: 'ramping-vus',
         startVUs: 0,
-        stages: [
-          { duration: `${ramp}s`, target },
-          { duration: hold, target },
-          { duration: '10s', target: 0 },
-        ],
+        stages,
         // Let a VU that is waiting for its verdict finish, so a job is never abandoned mid-wait.
         gracefulRampDown: `${VERDICT_TIMEOUT_S + 30}s`,
         gracefulStop: `${VERDICT_TIMEOUT_S + 30}s`,
@@ -160,6 +160,14 @@ export function durationSeconds(d) {
   return Math.ceil(Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0));
 }
 
+/**
+ * Seconds a ramping scenario's stages last: its load window.
+ * @param {Array<{ duration: string | number }>} stages @returns {number}
+ */
+function stagesSeconds(stages) {
+  return stages.reduce((sum, st) => sum + durationSeconds(String(st.duration)), 0);
+}
+
 /** The health probe's iteration (scenario ops_health): one GET /healthz on the ops listener. */
 export function health() {
   const res = http.get(`${OPS_URL}/healthz`, { tags: { name: 'GET /healthz (ops)' }, timeout: '5s', responseType: 'none' });
@@ -182,7 +190,7 @@ export function setup() {
 function loadWindowEnd() {
   const stages = /** @type {any} */ (exec.test.options.scenarios?.[exec.scenario.name])?.stages;
   if (!Array.isArray(stages)) return Infinity;
-  return exec.scenario.startTime + stages.reduce((ms, st) => ms + durationSeconds(String(st.duration)) * 1000, 0);
+  return exec.scenario.startTime + stagesSeconds(stages) * 1000;
 }
 
 /** @param {import('k6/http').RefinedResponse<any>} res */

@@ -23,8 +23,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 from collections import defaultdict
 
 import numpy as np

@@ -50,12 +50,9 @@ WEIGHT_QMAX = 127
 SPLIT_SEED = 1234  # train.py --seed: the group-disjoint split the models were trained on
 
 
-def activation_tensors(model, chain=False):
+def activation_tensors(model):
     """The float tensors to quantise: each quantised Conv's input and output (after its Relu when a
-    Relu is the output's only consumer). With chain (the face detector): also every LeakyRelu, Pad
-    and MaxPool output, so activations stay uint8 from one convolution to the next (onnxruntime runs
-    QLinearLeakyRelu, and Pad and MaxPool on uint8, when the Q/DQ pairs around them allow it).
-    Returns (tensors, quantised conv nodes)."""
+    Relu is the output's only consumer). Returns (tensors, quantised conv nodes)."""
     g = model.graph
     outputs = {o.name for o in g.output}
     consumers = defaultdict(list)
@@ -67,36 +64,12 @@ def activation_tensors(model, chain=False):
     for c in convs:
         out = c.output[0]
         after = consumers[out]
-        if not chain and len(after) == 1 and after[0].op_type == "Relu":
+        if len(after) == 1 and after[0].op_type == "Relu":
             out = after[0].output[0]
         for t in (c.input[0], out):
             if t not in tensors and t not in outputs:
                 tensors.append(t)
-    if chain:
-        for n in g.node:
-            if n.op_type in CHAIN_OPS and n.output[0] not in outputs and n.output[0] not in tensors:
-                tensors.append(n.output[0])
     return tensors, convs
-
-
-# Operators the face detector's chain quantisation carries in uint8 between its convolutions.
-CHAIN_OPS = ("LeakyRelu", "Pad", "MaxPool")
-# Of those, the ones whose output must keep its input's scale and zero point: onnxruntime drops the
-# Q/DQ pair around Pad and MaxPool only then (a max, and padding, do not change the value range).
-SAME_SCALE_OPS = ("Pad", "MaxPool")
-
-
-def tied_ranges(model, ranges):
-    """ranges with every Pad and MaxPool output given its input's range (followed back through
-    chains of them)."""
-    producer = {o: n for n in model.graph.node for o in n.output}
-    out = dict(ranges)
-    for t in ranges:
-        src = t
-        while src in producer and producer[src].op_type in SAME_SCALE_OPS:
-            src = producer[src].input[0]
-        out[t] = ranges[src] if src in ranges else ranges[t]
-    return out
 
 
 def with_outputs(model, names):
@@ -110,9 +83,9 @@ def with_outputs(model, names):
     return m
 
 
-def calibrate(model, crops_path, shape, threads=2, chain=False):
+def calibrate(model, crops_path, shape, threads=2):
     """Per-tensor (min, max) over the calibration crops, run by onnxruntime-node."""
-    tensors, _ = activation_tensors(model, chain)
+    tensors, _ = activation_tensors(model)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "calib.onnx")
         onnx.save(with_outputs(model, tensors), path)
@@ -135,16 +108,11 @@ def uint8_params(lo, hi):
     return np.float32(scale), np.uint8(zp)
 
 
-def quantize(model, ranges, chain=False):
+def quantize(model, ranges):
     """The QDQ model: Quantize/DequantizeLinear pairs on the calibrated activations, int8 weights and
-    int32 biases behind DequantizeLinear for every quantised Conv. With chain, see activation_tensors;
-    a Pad's fill value below its input's range (the face detector pads with -1e30 before a max
-    pool, TF's SAME padding) becomes the lowest value the uint8 input can hold, which leaves the
-    max pool's result unchanged and keeps the fill inside the quantised range."""
+    int32 biases behind DequantizeLinear for every quantised Conv."""
     g = model.graph
-    tensors, convs = activation_tensors(model, chain)
-    if chain:
-        ranges = tied_ranges(model, ranges)
+    tensors, convs = activation_tensors(model)
     inits = {i.name: i for i in g.initializer}
     new_nodes, new_inits, act_scale = [], [], {}
     renamed = {}
@@ -157,13 +125,6 @@ def quantize(model, ranges, chain=False):
         new_nodes.append((t, [helper.make_node("QuantizeLinear", [t, s, z], [q], name=f"{t}_Q"),
                               helper.make_node("DequantizeLinear", [q, s, z], [dq], name=f"{t}_DQ")]))
         renamed[t] = dq
-    if chain:
-        for n in g.node:
-            if n.op_type == "Pad" and len(n.input) > 2 and n.input[2] and n.input[0] in ranges:
-                scale, zp = uint8_params(*ranges[n.input[0]])
-                fill = f"{n.output[0]}_fill"
-                new_inits.append(numpy_helper.from_array(np.array(-float(zp) * float(scale), np.float32), fill))
-                n.input[2] = fill
     # Every consumer reads the dequantised tensor (the Q/DQ nodes themselves read the original).
     for n in g.node:
         for k, i in enumerate(n.input):

@@ -55,7 +55,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     // 8, not 32: under a 2,000-user k6 run on 2 cores, 32 uploads decoding at once queued behind
     // each other (accepts of admitted uploads took up to 2.5 s in the gateway, 85 % under 1 s);
     // with 8 the rest get a fast 429 busy instead and 99 % of accepts finish within 1 s
-    // (loadtest/README.md, "Uploads decoding at once").
+    // (loadtest/README.md, "Measured (2026-12-02, fourteenth session ...)").
     maxInflightDecodes: env.int('MAX_INFLIGHT_DECODES', 8, { min: 1, max: 4096 }),
     maxWaitSeconds: env.int('MAX_WAIT_SECONDS', 30, { min: 0, max: 120 }),
     pixelTtlSeconds: env.int('PIXEL_TTL_SECONDS', 3_600, { min: 60 }),

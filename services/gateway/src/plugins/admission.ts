@@ -69,12 +69,14 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
   // Admitted uploads answered, by the second they ended, for the last ANSWERED_WINDOW_S seconds.
   const answered = new Map<number, number>();
   const ANSWERED_WINDOW_S = 5;
+  const forgetAnsweredBefore = (nowS: number) => {
+    for (const second of answered.keys()) if (second <= nowS - ANSWERED_WINDOW_S) answered.delete(second);
+  };
+  /** Over the last ANSWERED_WINDOW_S whole seconds (the current one is still counting). */
   const answeredPerSecond = (nowS: number): number => {
+    forgetAnsweredBefore(nowS);
     let n = 0;
-    for (const [second, count] of answered) {
-      if (second <= nowS - ANSWERED_WINDOW_S) answered.delete(second);
-      else if (second < nowS) n += count;
-    }
+    for (const [second, count] of answered) if (second < nowS) n += count;
     return n / ANSWERED_WINDOW_S;
   };
   const defer = (dueBack: number) => {
@@ -173,7 +175,7 @@ export const admissionPlugin = fp(async (app: FastifyInstance, opts: AdmissionOp
       inflightUploads--;
       const second = Math.floor(Date.now() / 1000);
       answered.set(second, (answered.get(second) ?? 0) + 1);
-      if (answered.size > ANSWERED_WINDOW_S + 1) answeredPerSecond(second); // drops the seconds past the window
+      forgetAnsweredBefore(second);
     });
   });
 }, { name: 'dfd-admission' });
