@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
@@ -52,5 +52,22 @@ describe('smoke training run', () => {
     const [pf, pq] = await Promise.all([f32!.predict(imgs), i8!.predict(imgs)]);
     for (let k = 0; k < imgs.length; k++) assert.ok(Math.abs(pf[k]!.probabilities[1]! - pq[k]!.probabilities[1]!) < 0.1, `image ${k}: float ${pf[k]!.probabilities[1]} int8 ${pq[k]!.probabilities[1]}`);
     await Promise.all([f32!.release(), i8!.release()]);
+
+    // A cascade (model.json second_opinion): quantize.py turns its second network to int8 as well,
+    // with the same check and its own parity block, which serving must reproduce.
+    const cascadeDir = join(mkdtempSync(join(tmpdir(), 'dfd-smoke-int8-cascade-')), 'detector');
+    cpSync(floatDir, cascadeDir, { recursive: true });
+    cpSync(join(floatDir, floatSpec.file), join(cascadeDir, 'second.onnx'));
+    const { batch: _batch, ...secondParity } = floatSpec.parity;
+    writeFileSync(join(cascadeDir, 'model.json'), JSON.stringify({ ...floatSpec, second_opinion: { file: 'second.onnx', sha256: floatSpec.sha256, weight: 0.5, within: 1, parity: secondParity } }));
+    const qc = spawnSync(trainingPython, [join(repoRoot, 'training/models/quantize.py'), '--model-dir', cascadeDir, '--landmarks', join(out, 'landmarks.jsonl'),
+      '--calib-n', '16', '--check-n', '24', '--max-auc-drop', '1', '--threads', '1'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(qc.status, 0, `quantize.py (cascade) failed:\n${qc.stdout.slice(-2000)}\n${qc.stderr.slice(-3000)}`);
+    const cspec = JSON.parse(readFileSync(join(cascadeDir, 'model.json'), 'utf8'));
+    assert.equal(cspec.second_opinion.quantization.float_sha256, floatSpec.sha256);
+    assert.notEqual(cspec.second_opinion.sha256, floatSpec.sha256);
+    assert.equal(cspec.second_opinion.parity.reference !== undefined, true, 'the second network\'s parity is onnxruntime\'s int8 outputs');
+    assert.ok(readFileSync(join(cascadeDir, 'second.onnx')).toString('latin1').includes('DequantizeLinear'), 'the second network is in QDQ form');
+    await checkParity(cascadeDir);
   });
 });

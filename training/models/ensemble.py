@@ -339,7 +339,8 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
     mj = T.export(None, "detector", None, det, size, ["real", "edited"], calib,
                   "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop; "
                   f"the {args.base_version} detector, with a second network (trained on every source from a general-purpose "
-                  "trunk) consulted on faces it scores near the threshold. Research use only.",
+                  "trunk) " + ("blended in on every face" if sw >= 1 else "consulted on faces it scores near the threshold")
+                  + ". Research use only.",
                   training, metrics, mirror_within=mw or None, module=base_export)
     path = os.path.join(det, "second.onnx")
     torch.onnx.export(second, torch.randn(2, 3, size, size), path, opset_version=17, input_names=["input"],

@@ -51,6 +51,8 @@ RUN_MS, RUN_MS_1_0_0 = 40.5, 28.2
 # A cascade's networks per run, measured together (loadtest/src/detector-cost.ts: onnxruntime CPU,
 # batch 1, 1 intra-op thread, interleaved rounds): detector 1.0.0, the base and the second network.
 CASCADE_MS = {"ref_1_0_0": 6.85, "base": 11.50, "second": 9.49, "load": "1.7 (training beside it)"}
+# The same for a cascade whose two networks are int8 (quantize.py).
+CASCADE_INT8_MS = {"ref_1_0_0": 0.0, "base": 0.0, "second": 0.0, "load": "", "rounds": 7}
 # An int8 network (quantize.py) per run, measured together with its float original and detector
 # 1.0.0 (loadtest/src/detector-cost.ts, as above; loadtest/results/2026-12-02/detector-cost.txt).
 INT8_MS = {"ref_1_0_0": 6.50, "float": 11.05, "int8": 4.46, "load": "0.3-0.7", "rounds": 7,
@@ -245,19 +247,32 @@ def detector_card(mj, ev, paired, loso, rob=None):
                  and not mj.get("second_opinion") else ""),
               ""]
     if mj.get("second_opinion"):
-        lines[-2:] = [cascade_cost_text(mj), ""]
+        lines[-2:] = [cascade_cost_text(mj), ""] + ([quantization_text(mj), second_quantization_text(mj)] if mj.get("quantization") else [])
     elif mj.get("quantization"):
         lines[-2:] = [int8_cost_text(mj), "", quantization_text(mj)]
     return "\n".join(lines) + "\n"
 
 
+def second_quantization_text(mj):
+    """What quantize.py did to a cascade's second network (model.json second_opinion.quantization)."""
+    q = mj["second_opinion"].get("quantization")
+    if not q:
+        return ""
+    c, fp = q["check"], q["float_parity"]["int8_max_abs_difference"]
+    return (f"The second network is quantised the same way (float sha256 `{q['float_sha256'][:16]}…`). Check against its float "
+            f"version on {c['validation_crops']} validation crops: AUC {c['auc_float']} float, {c['auc_int8']} int8; its edited logit "
+            f"moves by a median {c['edited_logit_abs_change_median']} (99th percentile {c['edited_logit_abs_change_p99']}); on the parity "
+            f"input its int8 outputs differ from float PyTorch's by up to {fp['logits']} (logits) and {fp['cam']} (map cells).\n")
+
+
 def cascade_cost_text(mj):
-    m, cal = CASCADE_MS, mj.get("calibration") or {}
+    m, cal = (CASCADE_INT8_MS if mj.get("quantization") else CASCADE_MS), mj.get("calibration") or {}
     mirror = cal.get("val_share_mirrored", 0) if mj.get("mirror_average") else 0
     second = cal.get("val_share_second_opinion", 0)
     face = m["base"] * (1 + mirror) + m["second"] * second
     return (f"onnxruntime CPU per run (`node --import tsx loadtest/src/detector-cost.ts` with detector 1.0.0 from git "
-            f"history, batch 1, 1 intra-op thread, interleaved rounds, load average {m['load']}): base network {m['base']} ms, "
+            f"history, batch 1, 1 intra-op thread, interleaved rounds, load average {m['load']}"
+            + (", both networks int8" if mj.get("quantization") else "") + f"): base network {m['base']} ms, "
             f"second network {m['second']} ms, detector 1.0.0 {m['ref_1_0_0']} ms. Per face: one base run"
             + (f", a mirrored base run for {round(100 * mirror, 1)} % of faces" if mirror else "")
             + f" and the second network for {round(100 * second, 1)} % of faces (validation shares): {face:.2f} ms, "

@@ -50,16 +50,32 @@ WEIGHT_QMAX = 127
 SPLIT_SEED = 1234  # train.py --seed: the group-disjoint split the models were trained on
 
 
+def feeds_a_conv(consumers, tensor, seen=None):
+    """Whether any Conv reads `tensor` or something computed from it."""
+    seen = set() if seen is None else seen
+    for n in consumers[tensor]:
+        if n.op_type == "Conv":
+            return True
+        for o in n.output:
+            if o not in seen:
+                seen.add(o)
+                if feeds_a_conv(consumers, o, seen):
+                    return True
+    return False
+
+
 def activation_tensors(model):
     """The float tensors to quantise: each quantised Conv's input and output (after its Relu when a
-    Relu is the output's only consumer). Returns (tensors, quantised conv nodes)."""
+    Relu is the output's only consumer). Returns (tensors, quantised conv nodes).
+    A head (a Conv whose output feeds no other Conv: it reaches the graph's outputs directly or, in a
+    cascade's second network, through a resize to the base's grid and a mean) stays float."""
     g = model.graph
     outputs = {o.name for o in g.output}
     consumers = defaultdict(list)
     for n in g.node:
         for i in n.input:
             consumers[i].append(n)
-    convs = [n for n in g.node if n.op_type == "Conv" and n.output[0] not in outputs]
+    convs = [n for n in g.node if n.op_type == "Conv" and n.output[0] not in outputs and feeds_a_conv(consumers, n.output[0])]
     tensors = []
     for c in convs:
         out = c.output[0]
@@ -223,105 +239,163 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
+def quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, what):
+    """Replaces the float network at `path` by its int8 version. Returns (the float network's path
+    in a temporary folder the caller removes, the quantisation record, onnxruntime's int8 parity
+    outputs)."""
+    import train as T
+    float_sha = T.sha256(path)
+    float_model = onnx.load(path)
+    pre = mj["preprocessing"]
+    tmp = tempfile.mkdtemp()
+    x, _, _ = served_inputs("train", calib_n, seed, landmarks, pre)
+    xp = os.path.join(tmp, "calib.f32")
+    x.tofile(xp)
+    ranges = calibrate(float_model, xp, list(x.shape[1:]), threads)
+    float_path = os.path.join(tmp, "float.onnx")
+    onnx.save(float_model, float_path)
+    int8_path = os.path.join(tmp, "int8.onnx")
+    onnx.save(quantize(float_model, ranges), int8_path)
+    # Float against int8 on validation crops (plain runs at the model.json threshold).
+    x, lab, _ = served_inputs("val", check_n, seed, landmarks, pre)
+    keep, y = judged(mj, lab)
+    x, y = x[keep], y[keep]
+    zf, zq = edited_logits(float_path, x, threads), edited_logits(int8_path, x, threads)
+    t = np.log(mj["threshold"] / (1 - mj["threshold"]))
+    d = np.abs(zq - zf)
+    check = {"validation_crops": int(len(x)), "auc_float": round(T.roc_auc(y, zf), 4), "auc_int8": round(T.roc_auc(y, zq), 4),
+             "edited_logit_abs_change_median": round(float(np.median(d)), 4),
+             "edited_logit_abs_change_p99": round(float(np.quantile(d, 0.99)), 4),
+             "verdicts_changed_at_threshold": round(float(((zf >= t) != (zq >= t)).mean()), 4)}
+    print(what, json.dumps(check), file=sys.stderr)
+    if check["auc_float"] - check["auc_int8"] > max_auc_drop:
+        shutil.rmtree(tmp)
+        raise SystemExit(f"{what}: int8 loses {check['auc_float'] - check['auc_int8']:.4f} validation AUC "
+                         f"(more than {max_auc_drop}); nothing written")
+    pl, pc = run_outputs(int8_path, T.parity_input(pre["height"], pre["width"]), ["logits", "cam"], threads)
+    shutil.copyfile(int8_path, path)
+    record = {"scheme": "static int8, QDQ (onnxruntime fuses QLinearConv): every Conv but the heads; weights "
+                        f"int8 symmetric per output channel (|q| <= {WEIGHT_QMAX}), biases int32, activations uint8 asymmetric "
+                        "from their min/max over the calibration crops; training/models/quantize.py",
+              "float_sha256": float_sha, "calibration": f"served crops of {calib_n} training-split images (seed {seed})",
+              "check": check}
+    return float_path, record, (pl, pc)
+
+
+def int8_parity(fp, pl, pc):
+    """The parity block of an int8 network (onnxruntime's outputs) and its record of the float ones."""
+    float_parity = {"logits": fp["logits"], "cam": fp["cam"],
+                    "int8_max_abs_difference": {"logits": round(float(np.max(np.abs(pl - np.asarray(fp["logits"])))), 4),
+                                                "cam": round(float(np.max(np.abs(pc - np.asarray(fp["cam"])))), 4)}}
+    parity = dict(fp, logits=pl.astype(np.float32).tolist(), cam=pc.astype(np.float32).tolist(),
+                  reference="onnxruntime (CPU) running the int8 network when it was quantised")
+    return float_parity, parity
+
+
 def quantize_dir(model_dir, landmarks, calib_n=256, check_n=600, seed=7, threads=2, max_auc_drop=0.005,
                  recalibrate=False, mirror_within=None):
-    """Replaces model_dir's network by its int8 version and records how in model.json:
-    `quantization` (scheme, the float network's checksum, calibration, the check of int8 against
-    float on validation crops, and float PyTorch's parity outputs beside the int8 ones), `parity`
-    (onnxruntime's outputs of the int8 network on the parity input, so the parity test checks that
-    serving reproduces them) and the checksum. With recalibrate (a detector): threshold, band and
-    mirror window from the float network's served-mode validation scores, and the int8 network's
-    validation and test figures at them (recalibrate_int8)."""
+    """Replaces model_dir's network (and a cascade's second network, model.json second_opinion) by its
+    int8 version and records how in model.json: `quantization` (scheme, the float network's checksum,
+    calibration, the check of int8 against float on validation crops, and float PyTorch's parity
+    outputs beside the int8 ones), `parity` (onnxruntime's outputs of the int8 network on the parity
+    input, so the parity test checks that serving reproduces them) and the checksum; a second network
+    gets the same inside `second_opinion`. With recalibrate (a detector): threshold, band and mirror
+    window from the float networks' served-mode validation scores, and the int8 networks' validation
+    and test figures at them (recalibrate_int8)."""
     import train as T
     mj_path = os.path.join(model_dir, "model.json")
     mj = json.load(open(mj_path))
     if "quantization" in mj:
         raise SystemExit(f"{model_dir}: already quantised")
     path = os.path.join(model_dir, mj["file"])
-    float_model = onnx.load(path)
-    pre = mj["preprocessing"]
-    with tempfile.TemporaryDirectory() as tmp:
-        x, _, _ = served_inputs("train", calib_n, seed, landmarks, pre)
-        xp = os.path.join(tmp, "calib.f32")
-        x.tofile(xp)
-        ranges = calibrate(float_model, xp, list(x.shape[1:]), threads)
-        float_path = os.path.join(tmp, "float.onnx")
-        onnx.save(float_model, float_path)
-        int8_path = os.path.join(tmp, "int8.onnx")
-        onnx.save(quantize(float_model, ranges), int8_path)
-        # Float against int8 on validation crops (plain runs at the model.json threshold).
-        x, lab, _ = served_inputs("val", check_n, seed, landmarks, pre)
-        keep, y = judged(mj, lab)
-        x, y = x[keep], y[keep]
-        zf, zq = edited_logits(float_path, x, threads), edited_logits(int8_path, x, threads)
-        t = np.log(mj["threshold"] / (1 - mj["threshold"]))
-        d = np.abs(zq - zf)
-        check = {"validation_crops": int(len(x)), "auc_float": round(T.roc_auc(y, zf), 4), "auc_int8": round(T.roc_auc(y, zq), 4),
-                 "edited_logit_abs_change_median": round(float(np.median(d)), 4),
-                 "edited_logit_abs_change_p99": round(float(np.quantile(d, 0.99)), 4),
-                 "verdicts_changed_at_threshold": round(float(((zf >= t) != (zq >= t)).mean()), 4)}
-        print(json.dumps(check), file=sys.stderr)
-        if check["auc_float"] - check["auc_int8"] > max_auc_drop:
-            raise SystemExit(f"{model_dir}: int8 loses {check['auc_float'] - check['auc_int8']:.4f} validation AUC "
-                             f"(more than {max_auc_drop}); nothing written")
-        pl, pc = run_outputs(int8_path, T.parity_input(pre["height"], pre["width"]), ["logits", "cam"], threads)
-        shutil.copyfile(int8_path, path)
-        fp = mj["parity"]
-        mj["quantization"] = {
-            "scheme": "static int8, QDQ (onnxruntime fuses QLinearConv): every Conv but the heads writing graph outputs; weights "
-                      f"int8 symmetric per output channel (|q| <= {WEIGHT_QMAX}), biases int32, activations uint8 asymmetric "
-                      "from their min/max over the calibration crops; training/models/quantize.py",
-            "float_sha256": mj["sha256"], "calibration": f"served crops of {calib_n} training-split images (seed {seed})",
-            "check": check,
-            "float_parity": {"logits": fp["logits"], "cam": fp["cam"],
-                             "int8_max_abs_difference": {"logits": round(float(np.max(np.abs(pl - np.asarray(fp["logits"])))), 4),
-                                                         "cam": round(float(np.max(np.abs(pc - np.asarray(fp["cam"])))), 4)}},
-        }
-        mj["parity"] = dict(fp, logits=pl.astype(np.float32).tolist(), cam=pc.astype(np.float32).tolist(),
-                            reference="onnxruntime (CPU) running the int8 network when it was quantised")
-        mj["sha256"] = T.sha256(path)
+    float_path, record, (pl, pc) = quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, path)
+    record["float_parity"], mj["parity"] = int8_parity(mj["parity"], pl, pc)
+    mj["quantization"] = record
+    mj["sha256"] = T.sha256(path)
+    floats = [float_path]
+    so = mj.get("second_opinion")
+    try:
+        if so:
+            spath = os.path.join(model_dir, so["file"])
+            sfloat, srecord, (sl, sc) = quantize_network(spath, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, spath)
+            floats.append(sfloat)
+            srecord["float_parity"], so["parity"] = int8_parity(so["parity"], sl, sc)
+            so.update(quantization=srecord, sha256=T.sha256(spath))
         if recalibrate:
-            recalibrate_int8(mj, float_path, path, landmarks, seed, threads, mirror_within)
+            recalibrate_int8(mj, floats, model_dir, landmarks, seed, threads, mirror_within)
+    finally:
+        for f in floats:
+            shutil.rmtree(os.path.dirname(f))
     with open(mj_path, "w") as f:
         json.dump(mj, f, indent=2)
     return mj
 
 
-def recalibrate_int8(mj, float_path, path, landmarks, seed, threads, mirror_within):
+def calibrate_at_windows(y, served_at, src):
+    """train.calibrate on served scores whose windows sit around the threshold being calibrated
+    (served_at(threshold) -> scores): iterate to a fixed point, as train.calibrate_mirrored does."""
+    import train as T
+    c = T.calibrate(y, served_at(0.5), src)
+    for _ in range(8):
+        c2 = T.calibrate(y, served_at(c["threshold"]), src)
+        if c2["threshold"] == c["threshold"]:
+            return c2
+        c = c2
+    return T.calibrate(y, served_at(c["threshold"]), src)
+
+
+def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirror_within):
     """Threshold, band and mirror window for the int8 detector, and its test figures.
 
-    They are calibrated on the float network's validation scores, in the served mode (onnxruntime,
-    plain and mirrored crops, mirror_within as train.py --mirror-within), and the int8 network's
-    validation figures at that calibration are recorded beside them. Why not on the int8 scores:
-    the threshold rule (train.calibrate: every real source's false-positive rate <= 5 %) rests on
-    single images of the small validation sources (31 celebahq faces: one image is 3.2 %). On 2.4.0
-    with every face mirror-averaged, int8 moved validation scores by a median 0.005, and one celebahq
-    face crossing moved the calibrated threshold from 0.8043 to 0.7679: calibration noise, not a
-    change of the model, which the float calibration keeps out of the shipped decision."""
+    They are calibrated on the float networks' validation scores, in the served mode (onnxruntime,
+    plain and mirrored crops, mirror_within as train.py --mirror-within; a cascade's second network
+    blended as model.json second_opinion says), and the int8 networks' validation figures at that
+    calibration are recorded beside them. Why not on the int8 scores: the threshold rule
+    (train.calibrate: every real source's false-positive rate <= 5 %) rests on single images of the
+    small validation sources (31 celebahq faces: one image is 3.2 %). On 2.4.0 with every face
+    mirror-averaged, int8 moved validation scores by a median 0.005, and one celebahq face crossing
+    moved the calibrated threshold from 0.8043 to 0.7679: calibration noise, not a change of the
+    model, which the float calibration keeps out of the shipped decision."""
     import train as T
     pre = mj["preprocessing"]
+    so = mj.get("second_opinion")
+    int8_paths = [os.path.join(model_dir, mj["file"])] + ([os.path.join(model_dir, so["file"])] if so else [])
     scores = {}
     for split in ("val", "test"):
         x, lab, src = served_inputs(split, None, seed, landmarks, pre)
         scores[split] = {"lab": lab, "src": src}
-        for name, p in (("float", float_path), ("int8", path)) if split == "val" else (("int8", path),):
-            scores[split][name] = (sigmoid(edited_logits(p, x, threads)),
-                                   sigmoid(edited_logits(p, x[..., ::-1], threads)))  # the crop mirrored (NCHW: flip W)
+        for name, paths in (("float", float_paths), ("int8", int8_paths)) if split == "val" else (("int8", int8_paths),):
+            # The base's edited logit on the crop and on the crop mirrored (NCHW: flip W), the second network's on the crop.
+            z = [edited_logits(paths[0], x, threads), edited_logits(paths[0], x[..., ::-1], threads)]
+            scores[split][name] = z + [edited_logits(paths[1], x, threads)] if so else z
     v = scores["val"]
     vy = (v["lab"] != "real").astype(int)
-    calib, _ = T.calibrate_mirrored(vy, *v["float"], v["src"], mirror_within)
-    thr, (lo, hi), within = calib["threshold"], calib["uncertain_band"], calib["mirror_average_within"]
-    vq = T.mirror_served(*v["int8"], thr, within)
+    if so:
+        import ensemble
+        within = mirror_within if mirror_within is not None else mj.get("mirror_average", {}).get("within", 0)
+        served = lambda z, thr: ensemble.cascade_served(*z, thr, within, so["within"], so["weight"])
+        calibrate = lambda z: calibrate_at_windows(vy, lambda thr: served(z, thr), v["src"])
+        calib = calibrate(v["float"])
+        near = lambda w: round(float(((w > 0) & (np.abs(sigmoid(v["float"][0]) - calib["threshold"]) <= w)).mean()), 4)
+        calib.update(mirror_average_within=within, val_share_mirrored=near(within), second_opinion_within=so["within"],
+                     val_share_second_opinion=near(so["within"]))
+    else:
+        calibrate = lambda z: T.calibrate_mirrored(vy, sigmoid(z[0]), sigmoid(z[1]), v["src"], mirror_within)[0]
+        calib = calibrate(v["float"])
+        within = calib["mirror_average_within"]
+        served = lambda z, thr: T.mirror_served(sigmoid(z[0]), sigmoid(z[1]), thr, within)
+    thr, (lo, hi) = calib["threshold"], calib["uncertain_band"]
+    vq = served(v["int8"], thr)
     decided = (vq < lo) | (vq > hi)
     calib["int8_validation"] = {
         "uncertain_share": round(float(1 - decided.mean()), 4),
         "accuracy_decided": round(float(((vq[decided] >= thr) == vy[decided]).mean()), 4),
         "false_positive_rate_per_real_source": {k: round(float((vq[v["src"] == k] >= thr).mean()), 4) for k in sorted(set(v["src"][vy == 0]))},
-        "threshold_if_calibrated_on_int8_scores": T.calibrate_mirrored(vy, *v["int8"], v["src"], mirror_within)[0]["threshold"]}
+        "threshold_if_calibrated_on_int8_scores": calibrate(v["int8"])["threshold"]}
     calib["calibrated_on"] = "the float network's validation scores (onnxruntime, served mode); see quantize.recalibrate_int8"
     t = scores["test"]
     ty = (t["lab"] != "real").astype(int)
-    served_s = T.mirror_served(*t["int8"], thr, within)
+    served_s = served(t["int8"], thr)
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), onnxruntime running the int8 network on served crops",
                "n": int(len(ty)), "auc": T.roc_auc(ty, served_s), "accuracy": float(((served_s >= thr) == ty).mean()),
                "per_source": T.per_source_figures(t["lab"], served_s, t["src"], thr)}
