@@ -7,6 +7,10 @@ test/training/mbv3-port.test.ts:
 2. The same graph on 0..1 input finds no person (peak below 0.1): the network reads raw 0..255
    pixels, which is why MobileNetV3Trunk folds the 255 into its first convolution.
 3. MobileNetV3Trunk on x/255 computes what the raw graph computes on x (relative error < 1e-4).
+4. The trunk exported to ONNX as the training code exports (240-px input, dynamic batch) and run by
+   onnxruntime-node computes what PyTorch computes (relative error < 1e-4). The export keeps the
+   SAME padding's shape arithmetic, and ONNX's integer division once made it pad the odd-sized
+   maps differently (logits off by up to 6.6).
 
 Usage: check_mbv3_port.py IMAGE [IMAGE ...]   (prints one line per check, exits 1 on a failure)
 """
@@ -46,6 +50,30 @@ def main(paths):
         good = err < 1e-4
         ok &= good
         print(f"{'ok ' if good else 'BAD'} trunk {k} {tuple(u.shape)}: relative error {err:.2e}")
+    import os
+    import tempfile
+    from quantize import run_outputs
+
+    class Maps(torch.nn.Module):
+        def __init__(self, trunk):
+            super().__init__()
+            self.trunk = trunk
+
+        def forward(self, x):
+            return tuple(self.trunk(x))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "trunk.onnx")
+        names = ["s8", "s16", "s32"]
+        torch.onnx.export(Maps(trunk), torch.rand(2, 3, 240, 240), path, opset_version=17, input_names=["input"],
+                          output_names=names, dynamic_axes={"input": {0: "N"}, **{n: {0: "N"} for n in names}},
+                          do_constant_folding=True)
+        got = run_outputs(path, (x / 255.0).numpy(), names, 1)
+    for k, u, v in zip(names, got, a):
+        v = v.numpy().astype(np.float64).ravel()
+        err = float(np.abs(u - v).max() / np.abs(v).max()) if u.size == v.size else float("inf")  # a map of another size
+        good = err < 1e-4
+        ok &= good
+        print(f"{'ok ' if good else 'BAD'} trunk {k} exported to ONNX, onnxruntime-node: relative error {err:.2e}")
     return 0 if ok else 1
 
 

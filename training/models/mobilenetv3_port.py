@@ -85,8 +85,12 @@ def _fused(node):
 
 def _same_pad(x, k, s):
     """TF SAME padding: out = ceil(in / s), the odd pixel of padding at the bottom/right."""
-    ph = max((-(-x.shape[2] // s) - 1) * s + k - x.shape[2], 0)
-    pw = max((-(-x.shape[3] // s) - 1) * s + k - x.shape[3], 0)
+    # ceil(n / s) as (n + s - 1) // s: the ONNX export keeps the shape arithmetic, and ONNX's integer
+    # Div truncates towards zero, so the usual -(-n // s) computed floor instead of ceil there for
+    # odd sizes (the 15-cell maps of a 240-px crop): the exported network padded differently from
+    # the trained one (its logits off by up to 6.6 on the parity input).
+    ph = max(((x.shape[2] + s - 1) // s - 1) * s + k - x.shape[2], 0)
+    pw = max(((x.shape[3] + s - 1) // s - 1) * s + k - x.shape[3], 0)
     return F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
 
 

@@ -239,10 +239,11 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, what):
+def quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, what, keep_float_if_refused=False):
     """Replaces the float network at `path` by its int8 version. Returns (the float network's path
     in a temporary folder the caller removes, the quantisation record, onnxruntime's int8 parity
-    outputs)."""
+    outputs). When the check refuses int8: exit, or with keep_float_if_refused leave the float
+    network in place and return (None, a record of the refused check, None)."""
     import train as T
     float_sha = T.sha256(path)
     float_model = onnx.load(path)
@@ -270,6 +271,9 @@ def quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_a
     print(what, json.dumps(check), file=sys.stderr)
     if check["auc_float"] - check["auc_int8"] > max_auc_drop:
         shutil.rmtree(tmp)
+        if keep_float_if_refused:
+            return None, {"kept_float": f"int8 lost {check['auc_float'] - check['auc_int8']:.4f} validation AUC (more than "
+                                        f"{max_auc_drop}): this network is served in float", "check": check}, None
         raise SystemExit(f"{what}: int8 loses {check['auc_float'] - check['auc_int8']:.4f} validation AUC "
                          f"(more than {max_auc_drop}); nothing written")
     pl, pc = run_outputs(int8_path, T.parity_input(pre["height"], pre["width"]), ["logits", "cam"], threads)
@@ -316,13 +320,20 @@ def quantize_dir(model_dir, landmarks, calib_n=256, check_n=600, seed=7, threads
     so = mj.get("second_opinion")
     try:
         if so:
+            # A second network that int8 would change too much stays float (the cascade's cost then
+            # rests on its share of faces, not on int8).
             spath = os.path.join(model_dir, so["file"])
-            sfloat, srecord, (sl, sc) = quantize_network(spath, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, spath)
-            floats.append(sfloat)
-            srecord["float_parity"], so["parity"] = int8_parity(so["parity"], sl, sc)
-            so.update(quantization=srecord, sha256=T.sha256(spath))
+            sfloat, srecord, sparity = quantize_network(spath, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, spath,
+                                                        keep_float_if_refused=True)
+            if sfloat:
+                floats.append(sfloat)
+                srecord["float_parity"], so["parity"] = int8_parity(so["parity"], *sparity)
+                so["sha256"] = T.sha256(spath)
+            so["quantization"] = srecord
         if recalibrate:
-            recalibrate_int8(mj, floats, model_dir, landmarks, seed, threads, mirror_within)
+            # A second network kept float is its own float reference.
+            recalibrate_int8(mj, floats + ([os.path.join(model_dir, so["file"])] if so and len(floats) == 1 else []),
+                             model_dir, landmarks, seed, threads, mirror_within)
     finally:
         for f in floats:
             shutil.rmtree(os.path.dirname(f))
@@ -331,11 +342,15 @@ def quantize_dir(model_dir, landmarks, calib_n=256, check_n=600, seed=7, threads
     return mj
 
 
-def calibrate_at_windows(y, served_at, src):
+def calibrate_at_windows(y, served_at, src, start):
     """train.calibrate on served scores whose windows sit around the threshold being calibrated
-    (served_at(threshold) -> scores): iterate to a fixed point, as train.calibrate_mirrored does."""
+    (served_at(threshold) -> scores): iterate to a fixed point, as train.calibrate_mirrored does,
+    from the threshold `start`. The float export's own threshold is the start: the per-source
+    false-positive rule can have more than one fixed point, and the windows' widths were chosen
+    around that threshold (ensemble.py --second-share: the share of validation faces a window holds
+    is what the serving cost rests on)."""
     import train as T
-    c = T.calibrate(y, served_at(0.5), src)
+    c = T.calibrate(y, served_at(start), src)
     for _ in range(8):
         c2 = T.calibrate(y, served_at(c["threshold"]), src)
         if c2["threshold"] == c["threshold"]:
@@ -374,7 +389,7 @@ def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirro
         import ensemble
         within = mirror_within if mirror_within is not None else mj.get("mirror_average", {}).get("within", 0)
         served = lambda z, thr: ensemble.cascade_served(*z, thr, within, so["within"], so["weight"])
-        calibrate = lambda z: calibrate_at_windows(vy, lambda thr: served(z, thr), v["src"])
+        calibrate = lambda z: calibrate_at_windows(vy, lambda thr: served(z, thr), v["src"], mj["threshold"])
         calib = calibrate(v["float"])
         near = lambda w: round(float(((w > 0) & (np.abs(sigmoid(v["float"][0]) - calib["threshold"]) <= w)).mean()), 4)
         calib.update(mirror_average_within=within, val_share_mirrored=near(within), second_opinion_within=so["within"],
