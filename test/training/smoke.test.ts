@@ -66,7 +66,7 @@ describe('smoke training run', () => {
     const cspec = JSON.parse(readFileSync(join(cascadeDir, 'model.json'), 'utf8'));
     assert.equal(cspec.second_opinion.quantization.float_sha256, floatSpec.sha256);
     assert.notEqual(cspec.second_opinion.sha256, floatSpec.sha256);
-    assert.equal(cspec.second_opinion.parity.reference !== undefined, true, 'the second network\'s parity is onnxruntime\'s int8 outputs');
+    assert.ok(cspec.second_opinion.parity.reference, 'the second network\'s parity is onnxruntime\'s int8 outputs');
     assert.ok(readFileSync(join(cascadeDir, 'second.onnx')).toString('latin1').includes('DequantizeLinear'), 'the second network is in QDQ form');
     await checkParity(cascadeDir);
   });

@@ -45,11 +45,15 @@ def main(paths):
     with torch.no_grad():
         a = trunk(x / 255.0)
         b = [raw(x)[FEATURES[k][0]] for k in ("s8", "s16", "s32")]
+
+    def same(u, v, what):
+        """u against the reference v (arrays of any shape): relative error < 1e-4, printed."""
+        u, v = np.asarray(u, np.float64).ravel(), np.asarray(v, np.float64).ravel()
+        err = float(np.abs(u - v).max() / np.abs(v).max()) if u.size == v.size else float("inf")  # a map of another size
+        print(f"{'ok ' if err < 1e-4 else 'BAD'} {what}: relative error {err:.2e}")
+        return err < 1e-4
     for k, u, v in zip(("s8", "s16", "s32"), a, b):
-        err = float((u - v).abs().max() / v.abs().max())
-        good = err < 1e-4
-        ok &= good
-        print(f"{'ok ' if good else 'BAD'} trunk {k} {tuple(u.shape)}: relative error {err:.2e}")
+        ok &= same(u, v, f"trunk {k} {tuple(u.shape)}")
     import os
     import tempfile
     from quantize import run_outputs
@@ -69,11 +73,7 @@ def main(paths):
                           do_constant_folding=True)
         got = run_outputs(path, (x / 255.0).numpy(), names, 1)
     for k, u, v in zip(names, got, a):
-        v = v.numpy().astype(np.float64).ravel()
-        err = float(np.abs(u - v).max() / np.abs(v).max()) if u.size == v.size else float("inf")  # a map of another size
-        good = err < 1e-4
-        ok &= good
-        print(f"{'ok ' if good else 'BAD'} trunk {k} exported to ONNX, onnxruntime-node: relative error {err:.2e}")
+        ok &= same(u, v, f"trunk {k} exported to ONNX, onnxruntime-node")
     return 0 if ok else 1
 
 

@@ -51,9 +51,9 @@ RUN_MS, RUN_MS_1_0_0 = 40.5, 28.2
 # A cascade's networks per run, measured together (loadtest/src/detector-cost.ts: onnxruntime CPU,
 # batch 1, 1 intra-op thread, interleaved rounds): detector 1.0.0, the base and the second network.
 CASCADE_MS = {"ref_1_0_0": 6.85, "base": 11.50, "second": 9.49, "load": "1.7 (training beside it)"}
-# The same for a cascade whose two networks are int8 (quantize.py).
-# Measured for candidate 2.6.0 (int8 base, float second network; not shipped): detector-cost.ts with
-# detector 1.0.0, 2.5.0 and 2.6.0, 7 rounds (loadtest/results/2026-12-02/session15/detector-cost.txt).
+# The same for a cascade promoted with --int8 (quantize.py), measured for candidate 2.6.0 (int8 base,
+# its second network kept float; not shipped): detector-cost.ts with detector 1.0.0, 2.5.0 and 2.6.0,
+# 7 rounds (loadtest/results/2026-12-02/session15/detector-cost.txt).
 CASCADE_INT8_MS = {"ref_1_0_0": 5.86, "base": 4.27, "second": 8.18, "load": "2.0 -> 1.4", "rounds": 7}
 # An int8 network (quantize.py) per run, measured together with its float original and detector
 # 1.0.0 (loadtest/src/detector-cost.ts, as above; loadtest/results/2026-12-02/detector-cost.txt).
@@ -264,8 +264,7 @@ def second_quantization_text(mj):
     if q.get("kept_float"):
         return (f"The second network is served in float: quantised the same way, it failed the check ({c['validation_crops']} "
                 f"validation crops: AUC {c['auc_float']} float, {c['auc_int8']} int8; its edited logit moved by a median "
-                f"{c['edited_logit_abs_change_median']}, 99th percentile {c['edited_logit_abs_change_p99']}). Its MobileNetV3 trunk's "
-                "activations do not survive per-tensor uint8 ranges (depthwise convolutions left in float did not help: 0.65).\n")
+                f"{c['edited_logit_abs_change_median']}, 99th percentile {c['edited_logit_abs_change_p99']}).\n")
     fp = q["float_parity"]["int8_max_abs_difference"]
     return (f"The second network is quantised the same way (float sha256 `{q['float_sha256'][:16]}…`). Check against its float "
             f"version on {c['validation_crops']} validation crops: AUC {c['auc_float']} float, {c['auc_int8']} int8; its edited logit "
@@ -275,13 +274,14 @@ def second_quantization_text(mj):
 
 def cascade_cost_text(mj):
     m, cal = (CASCADE_INT8_MS if mj.get("quantization") else CASCADE_MS), mj.get("calibration") or {}
+    second_kept_float = (mj["second_opinion"].get("quantization") or {}).get("kept_float")
+    int8 = (", the base network int8" + ("" if second_kept_float else ", the second too")) if mj.get("quantization") else ""
     mirror = cal.get("val_share_mirrored", 0) if mj.get("mirror_average") else 0
     second = cal.get("val_share_second_opinion", 0)
     face = m["base"] * (1 + mirror) + m["second"] * second
     return (f"onnxruntime CPU per run (`node --import tsx loadtest/src/detector-cost.ts` with detector 1.0.0 from git "
             f"history, batch 1, 1 intra-op thread, interleaved rounds, load average {m['load']}"
-            + ((", the base network int8" + ("" if (mj["second_opinion"].get("quantization") or {}).get("kept_float") else ", the second too"))
-               if mj.get("quantization") else "") + f"): base network {m['base']} ms, "
+            + int8 + f"): base network {m['base']} ms, "
             f"second network {m['second']} ms, detector 1.0.0 {m['ref_1_0_0']} ms. Per face: one base run"
             + (f", a mirrored base run for {round(100 * mirror, 1)} % of faces" if mirror else "")
             + f" and the second network for {round(100 * second, 1)} % of faces (validation shares): {face:.2f} ms, "

@@ -239,50 +239,46 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, what, keep_float_if_refused=False):
-    """Replaces the float network at `path` by its int8 version. Returns (the float network's path
-    in a temporary folder the caller removes, the quantisation record, onnxruntime's int8 parity
-    outputs). When the check refuses int8: exit, or with keep_float_if_refused leave the float
-    network in place and return (None, a record of the refused check, None)."""
+def quantize_network(path, mj, calib_x, check_x, check_y, calibration, tmp, threads, max_auc_drop, keep_float_if_refused=False):
+    """Replaces the float network at `path` by its int8 version, calibrated on the inputs calib_x and
+    checked against float on check_x (labels check_y). Returns (the float network's copy, in the
+    folder tmp, which the caller owns; the quantisation record; onnxruntime's int8 parity outputs).
+    When the check refuses int8: exit, or with keep_float_if_refused leave the float network in place
+    and return (None, a record of the refused check, None)."""
     import train as T
+    os.makedirs(tmp)
     float_sha = T.sha256(path)
     float_model = onnx.load(path)
     pre = mj["preprocessing"]
-    tmp = tempfile.mkdtemp()
-    x, _, _ = served_inputs("train", calib_n, seed, landmarks, pre)
     xp = os.path.join(tmp, "calib.f32")
-    x.tofile(xp)
-    ranges = calibrate(float_model, xp, list(x.shape[1:]), threads)
+    calib_x.tofile(xp)
+    ranges = calibrate(float_model, xp, list(calib_x.shape[1:]), threads)
     float_path = os.path.join(tmp, "float.onnx")
     onnx.save(float_model, float_path)
     int8_path = os.path.join(tmp, "int8.onnx")
     onnx.save(quantize(float_model, ranges), int8_path)
     # Float against int8 on validation crops (plain runs at the model.json threshold).
-    x, lab, _ = served_inputs("val", check_n, seed, landmarks, pre)
-    keep, y = judged(mj, lab)
-    x, y = x[keep], y[keep]
-    zf, zq = edited_logits(float_path, x, threads), edited_logits(int8_path, x, threads)
+    zf, zq = edited_logits(float_path, check_x, threads), edited_logits(int8_path, check_x, threads)
     t = np.log(mj["threshold"] / (1 - mj["threshold"]))
     d = np.abs(zq - zf)
-    check = {"validation_crops": int(len(x)), "auc_float": round(T.roc_auc(y, zf), 4), "auc_int8": round(T.roc_auc(y, zq), 4),
+    check = {"validation_crops": int(len(check_x)), "auc_float": round(T.roc_auc(check_y, zf), 4),
+             "auc_int8": round(T.roc_auc(check_y, zq), 4),
              "edited_logit_abs_change_median": round(float(np.median(d)), 4),
              "edited_logit_abs_change_p99": round(float(np.quantile(d, 0.99)), 4),
              "verdicts_changed_at_threshold": round(float(((zf >= t) != (zq >= t)).mean()), 4)}
-    print(what, json.dumps(check), file=sys.stderr)
+    print(path, json.dumps(check), file=sys.stderr)
     if check["auc_float"] - check["auc_int8"] > max_auc_drop:
-        shutil.rmtree(tmp)
         if keep_float_if_refused:
             return None, {"kept_float": f"int8 lost {check['auc_float'] - check['auc_int8']:.4f} validation AUC (more than "
                                         f"{max_auc_drop}): this network is served in float", "check": check}, None
-        raise SystemExit(f"{what}: int8 loses {check['auc_float'] - check['auc_int8']:.4f} validation AUC "
+        raise SystemExit(f"{path}: int8 loses {check['auc_float'] - check['auc_int8']:.4f} validation AUC "
                          f"(more than {max_auc_drop}); nothing written")
     pl, pc = run_outputs(int8_path, T.parity_input(pre["height"], pre["width"]), ["logits", "cam"], threads)
     shutil.copyfile(int8_path, path)
     record = {"scheme": "static int8, QDQ (onnxruntime fuses QLinearConv): every Conv but the heads; weights "
                         f"int8 symmetric per output channel (|q| <= {WEIGHT_QMAX}), biases int32, activations uint8 asymmetric "
                         "from their min/max over the calibration crops; training/models/quantize.py",
-              "float_sha256": float_sha, "calibration": f"served crops of {calib_n} training-split images (seed {seed})",
-              "check": check}
+              "float_sha256": float_sha, "calibration": calibration, "check": check}
     return float_path, record, (pl, pc)
 
 
@@ -312,31 +308,35 @@ def quantize_dir(model_dir, landmarks, calib_n=256, check_n=600, seed=7, threads
     if "quantization" in mj:
         raise SystemExit(f"{model_dir}: already quantised")
     path = os.path.join(model_dir, mj["file"])
-    float_path, record, (pl, pc) = quantize_network(path, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, path)
-    record["float_parity"], mj["parity"] = int8_parity(mj["parity"], pl, pc)
-    mj["quantization"] = record
-    mj["sha256"] = T.sha256(path)
-    floats = [float_path]
-    so = mj.get("second_opinion")
-    try:
+    pre = mj["preprocessing"]
+    # The same calibration and check crops for every network of the folder.
+    calib_x, _, _ = served_inputs("train", calib_n, seed, landmarks, pre)
+    check_x, lab, _ = served_inputs("val", check_n, seed, landmarks, pre)
+    keep, check_y = judged(mj, lab)
+    check_x, check_y = check_x[keep], check_y[keep]
+    calibration = f"served crops of {calib_n} training-split images (seed {seed})"
+    with tempfile.TemporaryDirectory() as tmp:
+        def to_int8(p, name, keep_float_if_refused=False):
+            return quantize_network(p, mj, calib_x, check_x, check_y, calibration, os.path.join(tmp, name), threads,
+                                    max_auc_drop, keep_float_if_refused)
+        float_path, record, (pl, pc) = to_int8(path, "model")
+        record["float_parity"], mj["parity"] = int8_parity(mj["parity"], pl, pc)
+        mj["quantization"] = record
+        mj["sha256"] = T.sha256(path)
+        float_refs = [float_path]
+        so = mj.get("second_opinion")
         if so:
             # A second network that int8 would change too much stays float (the cascade's cost then
-            # rests on its share of faces, not on int8).
+            # rests on its share of faces, not on int8), and is then its own float reference.
             spath = os.path.join(model_dir, so["file"])
-            sfloat, srecord, sparity = quantize_network(spath, mj, landmarks, calib_n, check_n, seed, threads, max_auc_drop, spath,
-                                                        keep_float_if_refused=True)
+            sfloat, srecord, sparity = to_int8(spath, "second", keep_float_if_refused=True)
             if sfloat:
-                floats.append(sfloat)
                 srecord["float_parity"], so["parity"] = int8_parity(so["parity"], *sparity)
                 so["sha256"] = T.sha256(spath)
             so["quantization"] = srecord
+            float_refs.append(sfloat or spath)
         if recalibrate:
-            # A second network kept float is its own float reference.
-            recalibrate_int8(mj, floats + ([os.path.join(model_dir, so["file"])] if so and len(floats) == 1 else []),
-                             model_dir, landmarks, seed, threads, mirror_within)
-    finally:
-        for f in floats:
-            shutil.rmtree(os.path.dirname(f))
+            recalibrate_int8(mj, float_refs, model_dir, landmarks, seed, threads, mirror_within)
     with open(mj_path, "w") as f:
         json.dump(mj, f, indent=2)
     return mj
