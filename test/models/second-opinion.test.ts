@@ -21,6 +21,16 @@ function split(redShare: number, size = 64): RgbImage {
   return { width: size, height: size, data };
 }
 
+/** The image mirrored left to right. */
+function mirror(image: RgbImage): RgbImage {
+  const { width, height, data } = image;
+  const out = Buffer.alloc(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) data.copy(out, (y * width + width - 1 - x) * 3, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  }
+  return { width, height, data: out };
+}
+
 const z = (p: number) => Math.log(p / (1 - p));
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -65,9 +75,32 @@ describe('second opinion near the threshold', () => {
     await Promise.all([plain.release(), other.release(), served.release()]);
   });
 
+  it('with mirror_average, judges the near-threshold input through the second network plain and mirrored and blends their mean', async () => {
+    const plain = await ImageClassifierModel.load(first, { threads: 1 });
+    const other = await ImageClassifierModel.load(secondDir, { threads: 1 });
+    const served = await ImageClassifierModel.load(cascade('blend-mirrored', { weight: 0.4, within: 0.2, mirror_average: true }), { threads: 1 });
+    const near = split(0.55);
+    const [a] = await plain.predict([near]);
+    const [b, bm] = await other.predict([near, mirror(near)]);
+    assert.ok(Math.abs(z(b!.score) - z(bm!.score)) > 0.5, `the second network reads the mirror image differently (${b!.score.toFixed(3)} vs ${bm!.score.toFixed(3)})`);
+
+    const secondRuns = () => [...(ortUsage().get('detector@0.0.1-test/second.onnx')?.runs.values() ?? [])].reduce((x, y) => x + y, 0);
+    const before = secondRuns();
+    const [s] = await served.predict([near]);
+    assert.equal(secondRuns() - before, 2, 'the second network runs on the input and on its mirror image');
+    const expected = sigmoid(0.6 * z(a!.score) + 0.4 * (z(b!.score) + z(bm!.score)) / 2);
+    assert.ok(Math.abs(s!.score - expected) < 1e-5, `${s!.score} vs ${expected}`);
+    // Mirroring the upload gives the same verdict: the first network's score is the same for a
+    // colour balance, and the second's is the same pair of runs in the other order.
+    const [sm] = await served.predict([mirror(near)]);
+    assert.ok(Math.abs(sm!.score - s!.score) < 1e-5, `mirrored upload ${sm!.score} vs ${s!.score}`);
+    await Promise.all([plain.release(), other.release(), served.release()]);
+  });
+
   it('refuses a second network whose checksum or settings do not match model.json', async () => {
     await assert.rejects(ImageClassifierModel.load(cascade('bad-sha', { weight: 0.4, within: 0.2 }, 'a'.repeat(64)), { threads: 1 }), /second\.onnx: sha256 [0-9a-f]+ does not match model\.json second_opinion/);
     await assert.rejects(ImageClassifierModel.load(cascade('bad-weight', { weight: 1.2, within: 0.2 }), { threads: 1 }), /second_opinion\.weight must be a number in \(0, 1\)/);
     await assert.rejects(ImageClassifierModel.load(cascade('bad-within', { weight: 0.4, within: 0 }), { threads: 1 }), /second_opinion\.within must be a number in \(0, 1\]/);
+    await assert.rejects(ImageClassifierModel.load(cascade('bad-mirror', { weight: 0.4, within: 0.2, mirror_average: 'yes' }), { threads: 1 }), /second_opinion\.mirror_average must be true or false/);
   });
 });

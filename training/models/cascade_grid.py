@@ -5,7 +5,10 @@ cap, the weight chosen on validation as ensemble.py does, then on the test split
 source, the uncertain share, the accuracy of decided answers, the verdict flip rate when the upload
 is mirrored, and the onnxruntime cost per face relative to a reference detector.
 
-  cascade_grid.py RUN --ms REF_MS BASE_MS SECOND_MS [--caps 0.235:0,0:0.2,...]
+  cascade_grid.py RUN --ms REF_MS BASE_MS SECOND_MS [--caps 0.235:0,0:0.2,...] [--second-mirror]
+
+With --second-mirror the second network is mirror-averaged too (ensemble.py --second-mirror): its
+logit is the mean of the crop's and its mirror's, and it costs two runs per consulted face.
 
 The milliseconds are per run (loadtest/src/detector-cost.ts prints them).
 """
@@ -24,8 +27,14 @@ def main():
     ap.add_argument("--ms", nargs=3, type=float, required=True, metavar=("REF", "BASE", "SECOND"))
     ap.add_argument("--caps", default="0.235:0,0.19:0,0:0.2,0:0.23,0.05:0.17,0.1:0.11,0.15:0.05,0:0.4,0:1,0.235:1")
     ap.add_argument("--weights", default="0.2,0.3,0.4,0.5,0.6")
+    ap.add_argument("--second-mirror", action="store_true")
     a = ap.parse_args()
-    d = np.load(os.path.join(T.HERE, "runs", a.run, "logits.npz"))
+    d = dict(np.load(os.path.join(T.HERE, "runs", a.run, "logits.npz")))
+    second_runs = 1
+    if a.second_mirror:
+        d["va"] = d["vam"] = (d["va"] + d["vam"]) / 2
+        d["ta"] = d["tam"] = (d["ta"] + d["tam"]) / 2
+        second_runs = 2
     val, test, src, lab = d["val"], d["test"], d["src"], d["lab"]
     vy, ty = (lab[val] != "real").astype(int), (lab[test] != "real").astype(int)
     ref, base_ms, second_ms = a.ms
@@ -44,7 +53,7 @@ def main():
         v, vm = verdict(s), verdict(s_mirrored_upload)
         decided = v != 2
         near = lambda x: ((x > 0) & (np.abs(E.sigmoid(d["tb"]) - t) <= x)).mean()  # noqa: E731
-        cost = (base_ms * (1 + near(mw)) + second_ms * near(sw)) / ref
+        cost = (base_ms * (1 + near(mw)) + second_ms * second_runs * near(sw)) / ref
         per = sorted(T.source_aucs(ty, s, src[test]).items(), key=lambda kv: kv[1])
         print(f"caps mirror {ms:.3f} second {ss:.3f}: weight {w}, threshold {t}, windows {mw}/{sw} | validation {aucs[w]:.4f} "
               f"test {T.roc_auc(ty, s):.4f}, uncertain {(v == 2).mean():.3f}, decided accuracy {(v[decided] == ty[decided]).mean():.3f}, "

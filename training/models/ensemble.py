@@ -108,20 +108,14 @@ def cascade_served(zb, zbm, za, t, mirror_within, second_within, w):
 
 def calibrate_cascade(y, zb, zbm, za, src, w, mirror_share, second_share):
     """Threshold and band (train.calibrate) on the cascade's served scores; the windows are the
-    widest holding at most mirror_share / second_share of validation around that threshold, so
-    iterate to a fixed point as train.calibrate_mirrored does."""
+    widest holding at most mirror_share / second_share of validation around that threshold
+    (train.calibrate_fixed_point, from the base's plain scores' calibration)."""
     sb = sigmoid(zb)
-    c = T.calibrate(y, sb, src)
-    for _ in range(8):
+
+    def served_at(c):
         mw, sw = window_for_share(sb, c["threshold"], mirror_share), window_for_share(sb, c["threshold"], second_share)
-        s = cascade_served(zb, zbm, za, c["threshold"], mw, sw, w)
-        c2 = T.calibrate(y, s, src)
-        done = c2["threshold"] == c["threshold"]
-        c = c2
-        if done:
-            break
-    mw, sw = window_for_share(sb, c["threshold"], mirror_share), window_for_share(sb, c["threshold"], second_share)
-    s = cascade_served(zb, zbm, za, c["threshold"], mw, sw, w)
+        return cascade_served(zb, zbm, za, c["threshold"], mw, sw, w), (mw, sw)
+    c, s, (mw, sw) = T.calibrate_fixed_point(y, src, served_at, T.calibrate(y, sb, src))
     near = lambda x: float(((x > 0) & (np.abs(sb - c["threshold"]) <= x)).mean())
     c.update(mirror_average_within=mw, val_share_mirrored=round(near(mw), 4),
              second_opinion_within=sw, val_share_second_opinion=round(near(sw), 4))
@@ -159,6 +153,10 @@ def main():
                     help="--cascade: at most this share of validation faces is also run mirrored through the base")
     ap.add_argument("--second-share", type=float, default=0.5,
                     help="--cascade: at most this share of validation faces is also run through the added member")
+    ap.add_argument("--second-mirror", action="store_true",
+                    help="--cascade: the second network judges the crop and its mirror image and their logits are averaged "
+                         "(model.json second_opinion.mirror_average), so a verdict inside its window does not depend on "
+                         "which way the face looks; it then runs twice per consulted face")
     ap.add_argument("--reuse-logits", action="store_true",
                     help="--cascade: read the members' logits from an earlier run of the same --run (runs/R/logits.npz)")
     args = ap.parse_args()
@@ -302,6 +300,9 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
     np.savez(os.path.join(run_dir, "logits.npz"), val=val, test=test, vb=vb, vbm=vbm, va=va, vam=vam, tb=tb, tbm=tbm, ta=ta,
              tam=tam, src=src, lab=lab)
     vy, ty = (lab[val] != "real").astype(int), (lab[test] != "real").astype(int)
+    if args.second_mirror:  # the second network's served logit: the mean of the crop's and its mirror's
+        va, ta = (va + vam) / 2, (ta + tam) / 2
+    ta_of_mirror = ta if args.second_mirror else tam  # the second network's served logit on the crop mirrored
     weights = [float(w) for w in args.weights.split(",") if float(w) > 0]
     fits = {w: calibrate_cascade(vy, vb, vbm, va, src[val], w, args.mirror_share, args.second_share) for w in weights}
     aucs = {w: T.roc_auc(vy, fits[w][1]) for w in weights}
@@ -318,8 +319,11 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
     T.log(f"TEST full blend (weight {w}, every face): auc {T.roc_auc(ty, sigmoid((1 - w) * tb + w * ta)):.4f}")
     T.log(f"TEST cascade: auc {T.roc_auc(ty, served_s):.4f}, share mirrored {share(mw):.3f}, share consulted {share(sw):.3f}",
           {k: round(v, 4) for k, v in T.source_aucs(ty, served_s, src[test]).items()})
+    # The crop mirrored is served as the base's mirrored logit first (its windows decided on it).
+    flips = float(((served_s >= thr) != (cascade_served(tbm, tb, ta_of_mirror, thr, mw, sw, w) >= thr)).mean())
+    T.log(f"TEST cascade: verdicts that flip when the crop is mirrored {flips:.4f}")
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
-               "auc": T.roc_auc(ty, served_s), "accuracy": float(((served_s >= thr) == ty).mean()),
+               "auc": T.roc_auc(ty, served_s), "flip_rate_crop_mirrored": round(flips, 4), "accuracy": float(((served_s >= thr) == ty).mean()),
                "per_source": T.per_source_figures(lab[test], served_s, src[test], thr), "calibration_detector": calib,
                "test_share_mirrored": round(share(mw), 4), "test_share_second_opinion": round(share(sw), 4)}
     added_training = (run_training_record(args.add_run) if args.add_run else
@@ -329,6 +333,7 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
                             | {"training": added_training},
                             "weight": w, "validation_auc_per_weight": aucs,
                             "mirror_share_cap": args.mirror_share, "second_share_cap": args.second_share,
+                            "second_mirror_averaged": args.second_mirror,
                             "rule": f"largest weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid; "
                                     "each window the widest holding at most its share cap of validation around the threshold"},
                 "seed": args.seed, "run": args.run, "split": base_mj.get("training", {}).get("split"),
@@ -340,6 +345,7 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
                   "Face edit detector: real (0) vs edited (1 = deepfake or retouched), judged on the served face crop; "
                   f"the {args.base_version} detector, with a second network (trained on every source from a general-purpose "
                   "trunk) " + ("blended in on every face" if sw >= 1 else "consulted on faces it scores near the threshold")
+                  + (", judging each such face and its mirror image" if args.second_mirror else "")
                   + ". Research use only.",
                   training, metrics, mirror_within=mw or None, module=base_export)
     path = os.path.join(det, "second.onnx")
@@ -352,6 +358,7 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
     with torch.no_grad():
         lr_, cr_ = second(xr)
     mj["second_opinion"] = {"file": "second.onnx", "sha256": T.sha256(path), "weight": w, "within": sw,
+                            **({"mirror_average": True} if args.second_mirror else {}),
                             "parity": {"logits": lr_.flatten().tolist(), "cam": cr_.flatten().tolist(), "cam_shape": list(cr_.shape)}}
     with open(os.path.join(det, "model.json"), "w") as f:
         json.dump(mj, f, indent=2)

@@ -125,7 +125,8 @@ def io_text(mj):
                if mj.get("mirror_average") else "")
             + (f"\n- second opinion (applied by the serving code from this file): a face whose first score lies within "
                f"{mj['second_opinion']['within']} of the threshold is also run through `{mj['second_opinion']['file']}` (same input, "
-               f"same outputs), and the logits and maps become {1 - mj['second_opinion']['weight']:.2f} x this network's + "
+               f"same outputs" + (", on the crop and on its mirror image, their logits and maps averaged" if mj['second_opinion'].get('mirror_average') else "")
+               + f"), and the logits and maps become {1 - mj['second_opinion']['weight']:.2f} x this network's + "
                f"{mj['second_opinion']['weight']} x the second's ({round(100 * mj['calibration'].get('val_share_second_opinion', 0), 1)} % "
                f"of validation faces took it); the threshold was calibrated on scores made that way."
                if mj.get("second_opinion") else ""))
@@ -278,13 +279,15 @@ def cascade_cost_text(mj):
     int8 = (", the base network int8" + ("" if second_kept_float else ", the second too")) if mj.get("quantization") else ""
     mirror = cal.get("val_share_mirrored", 0) if mj.get("mirror_average") else 0
     second = cal.get("val_share_second_opinion", 0)
-    face = m["base"] * (1 + mirror) + m["second"] * second
+    second_runs = 2 if mj["second_opinion"].get("mirror_average") else 1
+    face = m["base"] * (1 + mirror) + m["second"] * second * second_runs
     return (f"onnxruntime CPU per run (`node --import tsx loadtest/src/detector-cost.ts` with detector 1.0.0 from git "
             f"history, batch 1, 1 intra-op thread, interleaved rounds, load average {m['load']}"
             + int8 + f"): base network {m['base']} ms, "
             f"second network {m['second']} ms, detector 1.0.0 {m['ref_1_0_0']} ms. Per face: one base run"
             + (f", a mirrored base run for {round(100 * mirror, 1)} % of faces" if mirror else "")
-            + f" and the second network for {round(100 * second, 1)} % of faces (validation shares): {face:.2f} ms, "
+            + f" and the second network for {round(100 * second, 1)} % of faces"
+            + (", plain and mirrored" if second_runs == 2 else "") + f" (validation shares): {face:.2f} ms, "
             f"**{face / m['ref_1_0_0']:.2f}x** detector 1.0.0 (bound 2x).")
 
 

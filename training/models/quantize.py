@@ -342,23 +342,6 @@ def quantize_dir(model_dir, landmarks, calib_n=256, check_n=600, seed=7, threads
     return mj
 
 
-def calibrate_at_windows(y, served_at, src, start):
-    """train.calibrate on served scores whose windows sit around the threshold being calibrated
-    (served_at(threshold) -> scores): iterate to a fixed point, as train.calibrate_mirrored does,
-    from the threshold `start`. The float export's own threshold is the start: the per-source
-    false-positive rule can have more than one fixed point, and the windows' widths were chosen
-    around that threshold (ensemble.py --second-share: the share of validation faces a window holds
-    is what the serving cost rests on)."""
-    import train as T
-    c = T.calibrate(y, served_at(start), src)
-    for _ in range(8):
-        c2 = T.calibrate(y, served_at(c["threshold"]), src)
-        if c2["threshold"] == c["threshold"]:
-            return c2
-        c = c2
-    return T.calibrate(y, served_at(c["threshold"]), src)
-
-
 def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirror_within):
     """Threshold, band and mirror window for the int8 detector, and its test figures.
 
@@ -380,16 +363,24 @@ def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirro
         x, lab, src = served_inputs(split, None, seed, landmarks, pre)
         scores[split] = {"lab": lab, "src": src}
         for name, paths in (("float", float_paths), ("int8", int8_paths)) if split == "val" else (("int8", int8_paths),):
-            # The base's edited logit on the crop and on the crop mirrored (NCHW: flip W), the second network's on the crop.
+            # The base's edited logit on the crop and on the crop mirrored (NCHW: flip W), the second network's on the
+            # crop (the mean with its mirror's where second_opinion.mirror_average says so).
             z = [edited_logits(paths[0], x, threads), edited_logits(paths[0], x[..., ::-1], threads)]
-            scores[split][name] = z + [edited_logits(paths[1], x, threads)] if so else z
+            if so:
+                z2 = edited_logits(paths[1], x, threads)
+                z.append((z2 + edited_logits(paths[1], x[..., ::-1], threads)) / 2 if so.get("mirror_average") else z2)
+            scores[split][name] = z
     v = scores["val"]
     vy = (v["lab"] != "real").astype(int)
     if so:
         import ensemble
         within = mirror_within if mirror_within is not None else mj.get("mirror_average", {}).get("within", 0)
         served = lambda z, thr: ensemble.cascade_served(*z, thr, within, so["within"], so["weight"])
-        calibrate = lambda z: calibrate_at_windows(vy, lambda thr: served(z, thr), v["src"], mj["threshold"])
+        # Windows of fixed width around the threshold being calibrated, from the float export's own
+        # threshold: the windows' widths were chosen around it (ensemble.py --second-share: the share
+        # of validation faces a window holds is what the serving cost rests on).
+        calibrate = lambda z: T.calibrate_fixed_point(vy, v["src"], lambda c: (served(z, c["threshold"]), None),
+                                                      {"threshold": mj["threshold"]})[0]
         calib = calibrate(v["float"])
         near = lambda w: round(float(((w > 0) & (np.abs(sigmoid(v["float"][0]) - calib["threshold"]) <= w)).mean()), 4)
         calib.update(mirror_average_within=within, val_share_mirrored=near(within), second_opinion_within=so["within"],

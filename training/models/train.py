@@ -860,23 +860,33 @@ def mirror_window(c, s):
     return w
 
 
+def calibrate_fixed_point(y, src, served_at, start):
+    """calibrate() on served scores that depend on the calibration itself: served_at(c) -> (scores,
+    windows) gives the scores served at calibration c (its threshold, and for the mirror window its
+    band) and the windows they used. Iterate from `start` (a calibration, or {"threshold": t}) until
+    a calibration reproduces the threshold and windows its scores were served at (a few steps
+    suffice); returns that calibration, the scores and the windows. The start matters: the
+    per-source false-positive rule can have more than one fixed point."""
+    c = start
+    s, windows = served_at(c)
+    for _ in range(8):
+        c2 = calibrate(y, s, src)
+        s2, windows2 = served_at(c2)
+        converged = c2["threshold"] == c["threshold"] and windows2 == windows
+        c, s, windows = c2, s2, windows2
+        if converged:  # c was calibrated on scores served at this threshold and these windows
+            return c, s, windows
+    return calibrate(y, s, src), s, windows
+
+
 def calibrate_mirrored(y, s, s_mirror, src, within=None):
     """calibrate() on served scores: the threshold and band decide which faces are averaged
     (mirror_window unless `within` is given), and the averaged scores decide the threshold and
-    band, so iterate to a fixed point (a few steps suffice)."""
-    c = calibrate(y, s, src)
-    w = within if within is not None else mirror_window(c, s)
-    for _ in range(8):
-        served_s = mirror_served(s, s_mirror, c["threshold"], w)
-        c2 = calibrate(y, served_s, src)
-        w2 = within if within is not None else mirror_window(c2, s)
-        converged = c2["threshold"] == c["threshold"] and w2 == w
-        c, w = c2, w2
-        if converged:  # c was calibrated on served_s, which used this threshold and window
-            break
-    else:
-        served_s = mirror_served(s, s_mirror, c["threshold"], w)
-        c = calibrate(y, served_s, src)
+    band (calibrate_fixed_point, from the plain scores' calibration)."""
+    def served_at(c):
+        w = within if within is not None else mirror_window(c, s)
+        return mirror_served(s, s_mirror, c["threshold"], w), w
+    c, served_s, w = calibrate_fixed_point(y, src, served_at, calibrate(y, s, src))
     c["mirror_average_within"] = w
     c["val_share_mirrored"] = round(float((np.abs(s - c["threshold"]) <= w).mean()), 4)
     return c, served_s

@@ -206,8 +206,9 @@ export class ImageClassifierModel {
    * - `mirror_average`: an input whose score lies within `within` of the threshold is run again
    *   mirrored, and its logits and map are the mean of the two (the mirrored map flipped back): a
    *   verdict near the threshold then does not depend on which way the face looks;
-   * - `second_opinion`: an input within its `within` is also run through the second network, and
-   *   its logits and map are blended with the second's by `weight`.
+   * - `second_opinion`: an input within its `within` is also run through the second network
+   *   (plain and mirrored, averaged as above, when its `mirror_average` is true), and its logits
+   *   and map are blended with the second's by `weight`.
    * Only those inputs pay the extra runs.
    */
   async predict(images: RgbImage[]): Promise<Prediction[]> {
@@ -229,6 +230,10 @@ export class ImageClassifierModel {
       const other = await this.outputs(pickPlanes(input, consult, W, H), consult.length, this.secondSession!);
       const same = other.classes === raw.classes && (raw.camDims === null || other.camDims?.slice(1).join() === raw.camDims.slice(1).join());
       if (!same) throw new ModelSpecError(`${join(this.dir, second!.file)}: outputs [${other.classes}] / [${other.camDims?.join()}] do not match the model's [${raw.classes}] / [${raw.camDims?.join()}]`);
+      if (second!.mirror_average) {
+        const mirrored = await this.outputs(mirrorPlanes(input, consult, W, H), consult.length, this.secondSession!);
+        consult.forEach((_, k) => averageMirrored(other, k, mirrored, k));
+      }
       consult.forEach((n, k) => blendSecond(raw, n, other, k, second!.weight));
     }
     return this.decode(raw, images.length);

@@ -40,7 +40,10 @@ export interface ModelSpec {
    * through a second network (`file`, beside model.onnx, the same input tensor and output
    * shapes), and the logits and maps become (1 - weight) * this model's (mirror-averaged where
    * that applies) + weight * the second's. A cascade: only the hard cases pay for the second
-   * network. Calibrated that way in training (training/models/ensemble.py --cascade).
+   * network. With `mirror_average` true the second network's logits and map are themselves the
+   * mean of the input's and its mirror image's, so a verdict decided inside the window does not
+   * depend on which way the face looks. Calibrated that way in training
+   * (training/models/ensemble.py --cascade [--second-mirror]).
    */
   second_opinion?: SecondOpinion;
   metrics?: Record<string, unknown>;
@@ -52,6 +55,7 @@ export interface SecondOpinion {
   sha256: string;
   weight: number;
   within: number;
+  mirror_average?: boolean;
 }
 
 export class ModelSpecError extends Error {}
@@ -106,6 +110,7 @@ export function readModelSpec(dir: string): ModelSpec {
     if (!(typeof second.sha256 === 'string' && /^[0-9a-f]{64}$/.test(second.sha256))) fail(dir, 'second_opinion.sha256 must be a sha256 in hex');
     if (!(typeof second.weight === 'number' && second.weight > 0 && second.weight < 1)) fail(dir, 'second_opinion.weight must be a number in (0, 1)');
     if (!(typeof second.within === 'number' && second.within > 0 && second.within <= 1)) fail(dir, 'second_opinion.within must be a number in (0, 1]');
+    if (second.mirror_average !== undefined && typeof second.mirror_average !== 'boolean') fail(dir, 'second_opinion.mirror_average must be true or false');
   }
   return spec;
 }
