@@ -97,6 +97,37 @@ describe('second opinion near the threshold', () => {
     await Promise.all([plain.release(), other.release(), served.release()]);
   });
 
+  it('with mirror_average, decides the window on the score after the first model\'s own mirror step', async () => {
+    // A first model that reads the picture through a left-to-right ramp, mirror-averaged on every
+    // input: half red, half blue scores far from the threshold plain, and exactly on it averaged
+    // (the ramp and its mirror image sum to a constant).
+    const rampFirst = (tag: string, secondMirror: boolean): string => {
+      const dir = writeTinyModel(join(root, tag), { name: 'detector', labels: ['real', 'edited'], positive: 'edited', gain: 3, ramp: true });
+      copyFileSync(join(first, 'model.onnx'), join(dir, 'second.onnx'));
+      const spec = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+      const firstSpec = JSON.parse(readFileSync(join(first, 'model.json'), 'utf8'));
+      spec.mirror_average = { within: 1 };
+      spec.second_opinion = { file: 'second.onnx', sha256: firstSpec.sha256, weight: 0.4, within: 0.1, ...(secondMirror ? { mirror_average: true } : {}) };
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(spec));
+      return dir;
+    };
+    const half = split(0.5);
+    const ramp = await ImageClassifierModel.load(writeTinyModel(join(root, 'ramp-alone'), { name: 'detector', labels: ['real', 'edited'], positive: 'edited', gain: 3, ramp: true }), { threads: 1 });
+    const [r] = await ramp.predict([half]);
+    assert.ok(Math.abs(r!.score - 0.5) > 0.1, `plain score far from the threshold (${r!.score.toFixed(3)})`);
+    const runsOf = (label: string) => () => [...(ortUsage().get(label)?.runs.values() ?? [])].reduce((x, y) => x + y, 0);
+    for (const [tag, secondMirror, expectedRuns] of [['ramp-plain-window', false, 0], ['ramp-mirrored-window', true, 2]] as const) {
+      const model = await ImageClassifierModel.load(rampFirst(tag, secondMirror), { threads: 1 });
+      const secondRuns = runsOf(`detector@0.0.1-test/second.onnx`);
+      const before = secondRuns();
+      const [p] = await model.predict([half]);
+      assert.ok(Math.abs(p!.score - 0.5) < 0.05, `served score near the threshold (${p!.score.toFixed(3)})`);
+      assert.equal(secondRuns() - before, expectedRuns, `${tag}: second network runs`);
+      await model.release();
+    }
+    await ramp.release();
+  });
+
   it('refuses a second network whose checksum or settings do not match model.json', async () => {
     await assert.rejects(ImageClassifierModel.load(cascade('bad-sha', { weight: 0.4, within: 0.2 }, 'a'.repeat(64)), { threads: 1 }), /second\.onnx: sha256 [0-9a-f]+ does not match model\.json second_opinion/);
     await assert.rejects(ImageClassifierModel.load(cascade('bad-weight', { weight: 1.2, within: 0.2 }), { threads: 1 }), /second_opinion\.weight must be a number in \(0, 1\)/);

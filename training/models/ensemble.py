@@ -95,30 +95,38 @@ def window_for_share(s, t, share):
     return w
 
 
-def cascade_served(zb, zbm, za, t, mirror_within, second_within, w):
-    """The served score of a cascade (packages/model-runtime classifier-model.ts predict): both
-    windows are decided on the base's plain score; inside the mirror window the base's logits are
-    the mean of plain and mirrored, inside the second window they are blended with the second
-    network's by weight w."""
-    sb = sigmoid(zb)
-    z = np.where((mirror_within > 0) & (np.abs(sb - t) <= mirror_within), (zb + zbm) / 2, zb)
-    z = np.where((second_within > 0) & (np.abs(sb - t) <= second_within), (1 - w) * z + w * za, z)
-    return sigmoid(z)
+def cascade_served(zb, zbm, za, t, mirror_within, second_within, w, second_mirror=False):
+    """The served score of a cascade (packages/model-runtime classifier-model.ts predict): the
+    mirror window is decided on the base's plain score, and inside it the base's logits are the mean
+    of plain and mirrored; the second window is decided on the plain score too, or with
+    second_mirror (the second network mirror-averaged, za its mean logit) on the base's score after
+    that mean, so a face and its mirror image get the same decision; inside it the logits are
+    blended with the second network's by weight w."""
+    z = np.where((mirror_within > 0) & (np.abs(sigmoid(zb) - t) <= mirror_within), (zb + zbm) / 2, zb)
+    decided_on = sigmoid(z if second_mirror else zb)
+    return sigmoid(np.where((second_within > 0) & (np.abs(decided_on - t) <= second_within), (1 - w) * z + w * za, z)), decided_on
 
 
-def calibrate_cascade(y, zb, zbm, za, src, w, mirror_share, second_share):
+def calibrate_cascade(y, zb, zbm, za, src, w, mirror_share, second_share, second_mirror=False):
     """Threshold and band (train.calibrate) on the cascade's served scores; the windows are the
-    widest holding at most mirror_share / second_share of validation around that threshold
-    (train.calibrate_fixed_point, from the base's plain scores' calibration)."""
+    widest holding at most mirror_share / second_share of validation around that threshold, each
+    on the score it is decided on (train.calibrate_fixed_point, from the base's plain scores'
+    calibration)."""
     sb = sigmoid(zb)
+
+    def windows(t):
+        mw = window_for_share(sb, t, mirror_share)
+        decided_on = cascade_served(zb, zbm, za, t, mw, 0, w, second_mirror)[1]
+        return mw, window_for_share(decided_on, t, second_share), decided_on
 
     def served_at(c):
-        mw, sw = window_for_share(sb, c["threshold"], mirror_share), window_for_share(sb, c["threshold"], second_share)
-        return cascade_served(zb, zbm, za, c["threshold"], mw, sw, w), (mw, sw)
+        mw, sw, _ = windows(c["threshold"])
+        return cascade_served(zb, zbm, za, c["threshold"], mw, sw, w, second_mirror)[0], (mw, sw)
     c, s, (mw, sw) = T.calibrate_fixed_point(y, src, served_at, T.calibrate(y, sb, src))
-    near = lambda x: float(((x > 0) & (np.abs(sb - c["threshold"]) <= x)).mean())
-    c.update(mirror_average_within=mw, val_share_mirrored=round(near(mw), 4),
-             second_opinion_within=sw, val_share_second_opinion=round(near(sw), 4))
+    decided_on = windows(c["threshold"])[2]
+    share = lambda x, on: round(float(((x > 0) & (np.abs(on - c["threshold"]) <= x)).mean()), 4)
+    c.update(mirror_average_within=mw, val_share_mirrored=share(mw, sb),
+             second_opinion_within=sw, val_share_second_opinion=share(sw, decided_on))
     return c, s
 
 
@@ -157,6 +165,9 @@ def main():
                     help="--cascade: the second network judges the crop and its mirror image and their logits are averaged "
                          "(model.json second_opinion.mirror_average), so a verdict inside its window does not depend on "
                          "which way the face looks; it then runs twice per consulted face")
+    ap.add_argument("--weight-rule", choices=("lean", "best"), default="lean",
+                    help="--cascade: the added member's weight: the largest within train.AUC_TOLERANCE of the best validation "
+                         "AUC (lean, for a member that never saw the dataset sources), or the best")
     ap.add_argument("--reuse-logits", action="store_true",
                     help="--cascade: read the members' logits from an earlier run of the same --run (runs/R/logits.npz)")
     args = ap.parse_args()
@@ -304,28 +315,30 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
         va, ta = (va + vam) / 2, (ta + tam) / 2
     ta_of_mirror = ta if args.second_mirror else tam  # the second network's served logit on the crop mirrored
     weights = [float(w) for w in args.weights.split(",") if float(w) > 0]
-    fits = {w: calibrate_cascade(vy, vb, vbm, va, src[val], w, args.mirror_share, args.second_share) for w in weights}
+    fits = {w: calibrate_cascade(vy, vb, vbm, va, src[val], w, args.mirror_share, args.second_share, args.second_mirror)
+            for w in weights}
     aucs = {w: T.roc_auc(vy, fits[w][1]) for w in weights}
     best = max(aucs.values())
-    w = max(x for x in weights if aucs[x] >= best - T.AUC_TOLERANCE)
+    w = (max(x for x in weights if aucs[x] >= best - T.AUC_TOLERANCE) if args.weight_rule == "lean" else
+         max(weights, key=lambda x: aucs[x]))
     calib = fits[w][0]
     T.log("cascade: validation AUC per added weight", aucs, "chosen", w, "calibration", calib)
     thr, mw, sw = calib["threshold"], calib["mirror_average_within"], calib["second_opinion_within"]
-    served_s = cascade_served(tb, tbm, ta, thr, mw, sw, w)
+    served_s, second_on = cascade_served(tb, tbm, ta, thr, mw, sw, w, args.second_mirror)
     sb = sigmoid(tb)
-    share = lambda x: float(((x > 0) & (np.abs(sb - thr) <= x)).mean())
+    share = lambda x, on=sb: float(((x > 0) & (np.abs(on - thr) <= x)).mean())
     T.log(f"TEST base: auc {T.roc_auc(ty, sb):.4f}", {k: round(v, 4) for k, v in T.source_aucs(ty, sb, src[test]).items()})
     T.log(f"TEST second alone: auc {T.roc_auc(ty, sigmoid(ta)):.4f}")
     T.log(f"TEST full blend (weight {w}, every face): auc {T.roc_auc(ty, sigmoid((1 - w) * tb + w * ta)):.4f}")
-    T.log(f"TEST cascade: auc {T.roc_auc(ty, served_s):.4f}, share mirrored {share(mw):.3f}, share consulted {share(sw):.3f}",
+    T.log(f"TEST cascade: auc {T.roc_auc(ty, served_s):.4f}, share mirrored {share(mw):.3f}, share consulted {share(sw, second_on):.3f}",
           {k: round(v, 4) for k, v in T.source_aucs(ty, served_s, src[test]).items()})
     # The crop mirrored is served as the base's mirrored logit first (its windows decided on it).
-    flips = float(((served_s >= thr) != (cascade_served(tbm, tb, ta_of_mirror, thr, mw, sw, w) >= thr)).mean())
+    flips = float(((served_s >= thr) != (cascade_served(tbm, tb, ta_of_mirror, thr, mw, sw, w, args.second_mirror)[0] >= thr)).mean())
     T.log(f"TEST cascade: verdicts that flip when the crop is mirrored {flips:.4f}")
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
                "auc": T.roc_auc(ty, served_s), "flip_rate_crop_mirrored": round(flips, 4), "accuracy": float(((served_s >= thr) == ty).mean()),
                "per_source": T.per_source_figures(lab[test], served_s, src[test], thr), "calibration_detector": calib,
-               "test_share_mirrored": round(share(mw), 4), "test_share_second_opinion": round(share(sw), 4)}
+               "test_share_mirrored": round(share(mw), 4), "test_share_second_opinion": round(share(sw, second_on), 4)}
     added_training = (run_training_record(args.add_run) if args.add_run else
                       json.load(open(os.path.join(args.add, "detector", "model.json"))).get("training"))
     training = {"cascade": {"base": {"models": args.base_version, "training": base_mj.get("training")},
@@ -334,8 +347,11 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
                             "weight": w, "validation_auc_per_weight": aucs,
                             "mirror_share_cap": args.mirror_share, "second_share_cap": args.second_share,
                             "second_mirror_averaged": args.second_mirror,
-                            "rule": f"largest weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid; "
-                                    "each window the widest holding at most its share cap of validation around the threshold"},
+                            "rule": (f"largest weight whose validation AUC is within {T.AUC_TOLERANCE} of the best on the grid; " if args.weight_rule == "lean"
+                                     else "the weight with the best validation AUC on the grid; ")
+                                    + ("the second network mirror-averaged and its window decided on the base's mirror-averaged score; "
+                                       if args.second_mirror else "")
+                                    + "each window the widest holding at most its share cap of validation around the threshold"},
                 "seed": args.seed, "run": args.run, "split": base_mj.get("training", {}).get("split"),
                 "libraries": base_mj.get("training", {}).get("libraries")}
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:

@@ -375,16 +375,18 @@ def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirro
     if so:
         import ensemble
         within = mirror_within if mirror_within is not None else mj.get("mirror_average", {}).get("within", 0)
-        served = lambda z, thr: ensemble.cascade_served(*z, thr, within, so["within"], so["weight"])
+        served = lambda z, thr: ensemble.cascade_served(*z, thr, within, so["within"], so["weight"], so.get("mirror_average", False))[0]
         # Windows of fixed width around the threshold being calibrated, from the float export's own
         # threshold: the windows' widths were chosen around it (ensemble.py --second-share: the share
         # of validation faces a window holds is what the serving cost rests on).
         calibrate = lambda z: T.calibrate_fixed_point(vy, v["src"], lambda c: (served(z, c["threshold"]), None),
                                                       {"threshold": mj["threshold"]})[0]
         calib = calibrate(v["float"])
-        near = lambda w: round(float(((w > 0) & (np.abs(sigmoid(v["float"][0]) - calib["threshold"]) <= w)).mean()), 4)
-        calib.update(mirror_average_within=within, val_share_mirrored=near(within), second_opinion_within=so["within"],
-                     val_share_second_opinion=near(so["within"]))
+        near = lambda w, on: round(float(((w > 0) & (np.abs(on - calib["threshold"]) <= w)).mean()), 4)
+        second_on = ensemble.cascade_served(*v["float"], calib["threshold"], within, so["within"], so["weight"],
+                                            so.get("mirror_average", False))[1]
+        calib.update(mirror_average_within=within, val_share_mirrored=near(within, sigmoid(v["float"][0])),
+                     second_opinion_within=so["within"], val_share_second_opinion=near(so["within"], second_on))
     else:
         calibrate = lambda z: T.calibrate_mirrored(vy, sigmoid(z[0]), sigmoid(z[1]), v["src"], mirror_within)[0]
         calib = calibrate(v["float"])

@@ -201,14 +201,15 @@ export class ImageClassifierModel {
   }
 
   /**
-   * Predictions after the model's own postprocessing, both steps decided on the plain score (the
-   * first run's), as training calibrated them:
+   * Predictions after the model's own postprocessing, decided on the plain score (the first
+   * run's) unless said otherwise, as training calibrated them:
    * - `mirror_average`: an input whose score lies within `within` of the threshold is run again
    *   mirrored, and its logits and map are the mean of the two (the mirrored map flipped back): a
    *   verdict near the threshold then does not depend on which way the face looks;
    * - `second_opinion`: an input within its `within` is also run through the second network
-   *   (plain and mirrored, averaged as above, when its `mirror_average` is true), and its logits
-   *   and map are blended with the second's by `weight`.
+   *   (plain and mirrored, averaged as above, when its `mirror_average` is true: its window is
+   *   then decided on the score after the mirror step), and its logits and map are blended with
+   *   the second's by `weight`.
    * Only those inputs pay the extra runs.
    */
   async predict(images: RgbImage[]): Promise<Prediction[]> {
@@ -216,16 +217,19 @@ export class ImageClassifierModel {
     const input = await this.preprocess(images);
     const raw = await this.outputs(input, images.length);
     const { width: W, height: H } = this.spec.preprocessing;
-    const plain = images.map((_, n) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!);
-    const near = (within: number | undefined) =>
-      within ? plain.flatMap((s, n) => (Math.abs(s - this.spec.threshold) <= within ? [n] : [])) : [];
-    const again = near(this.spec.mirror_average?.within);
+    const scores = () => images.map((_, n) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!);
+    const near = (within: number | undefined, score: number[]) =>
+      within ? score.flatMap((s, n) => (Math.abs(s - this.spec.threshold) <= within ? [n] : [])) : [];
+    const plain = scores();
+    const again = near(this.spec.mirror_average?.within, plain);
     if (again.length > 0) {
       const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
       again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
     }
     const second = this.spec.second_opinion;
-    const consult = this.secondSession && second ? near(second.within) : [];
+    // A mirror-averaged second opinion is decided on the score after the mirror step, so that a
+    // face and its mirror image are consulted alike.
+    const consult = this.secondSession && second ? near(second.within, second.mirror_average && again.length > 0 ? scores() : plain) : [];
     if (consult.length > 0) {
       const other = await this.outputs(pickPlanes(input, consult, W, H), consult.length, this.secondSession!);
       const same = other.classes === raw.classes && (raw.camDims === null || other.camDims?.slice(1).join() === raw.camDims.slice(1).join());

@@ -41,8 +41,9 @@ export interface ModelSpec {
    * shapes), and the logits and maps become (1 - weight) * this model's (mirror-averaged where
    * that applies) + weight * the second's. A cascade: only the hard cases pay for the second
    * network. With `mirror_average` true the second network's logits and map are themselves the
-   * mean of the input's and its mirror image's, so a verdict decided inside the window does not
-   * depend on which way the face looks. Calibrated that way in training
+   * mean of the input's and its mirror image's, and the window is decided on this model's score
+   * after its own mirror averaging, so with both mirror-averaged on every face the verdict does
+   * not depend on which way the face looks. Calibrated that way in training
    * (training/models/ensemble.py --cascade [--second-mirror]).
    */
   second_opinion?: SecondOpinion;
