@@ -123,7 +123,9 @@ def io_text(mj):
                + f" is scored again mirrored and the two logits (and maps) are averaged; the threshold was calibrated on scores made that way "
                f"({round(100 * mj['calibration'].get('val_share_mirrored', 0), 1)} % of validation faces took the second run)."
                if mj.get("mirror_average") else "")
-            + (f"\n- second opinion (applied by the serving code from this file): a face whose first score lies within "
+            + (f"\n- second opinion (applied by the serving code from this file): a face whose "
+               + ("score after mirror averaging" if mj.get('second_opinion', {}).get('mirror_average') else "first score")
+               + f" lies within "
                f"{mj['second_opinion']['within']} of the threshold is also run through `{mj['second_opinion']['file']}` (same input, "
                f"same outputs" + (", on the crop and on its mirror image, their logits and maps averaged" if mj['second_opinion'].get('mirror_average') else "")
                + f"), and the logits and maps become {1 - mj['second_opinion']['weight']:.2f} x this network's + "

@@ -603,9 +603,10 @@ def per_source_figures(labels, s, srcs, thr):
     return out
 
 
-def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92):
+def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92, threshold=None):
     """Threshold: Youden's J, raised if needed until the false-positive rate of every real source in
-    validation is <= max_fpr (the pooled one only if no threshold achieves that).
+    validation is <= max_fpr (the pooled one only if no threshold achieves that); or `threshold`
+    when given (calibrate_fixed_point), with only the band chosen around it.
     Band: the narrowest interval around the threshold that lifts accuracy on the decided validation
     answers to target_acc, holding at most max_uncertain of them."""
     y, s, src = np.asarray(y), np.asarray(s), np.asarray(src)
@@ -622,10 +623,12 @@ def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92):
 
     t = t_you
     rule = "youden"
-    cand = [g for g in grid if g >= t_you and max_src_fpr(g) <= max_fpr]
+    cand = [] if threshold is not None else [g for g in grid if g >= t_you and max_src_fpr(g) <= max_fpr]
     # Every real source, whatever it costs in recall: a real photo called edited is the failure
     # users meet first (plain camera portraits), and the pooled rate hides a source at 15-25 %.
-    if cand:
+    if threshold is not None:
+        t, rule = float(threshold), "given"
+    elif cand:
         t, rule = float(cand[0]), "max per-source FPR <= 5%"
     elif (s[y == 0] >= t_you).mean() > max_fpr:
         t = float(np.quantile(s[y == 0], 1 - max_fpr))
@@ -866,17 +869,40 @@ def calibrate_fixed_point(y, src, served_at, start):
     band) and the windows they used. Iterate from `start` (a calibration, or {"threshold": t}) until
     a calibration reproduces the threshold and windows its scores were served at (a few steps
     suffice); returns that calibration, the scores and the windows. The start matters: the
-    per-source false-positive rule can have more than one fixed point."""
+    per-source false-positive rule can have more than one fixed point.
+
+    When the iteration cycles instead (a cascade's second opinion can push the real faces near a
+    low threshold over it, so that a high threshold is chosen, around which they are not blended,
+    so that the low one is chosen again), the answer is the lowest threshold of the cycle whose own
+    served scores meet the rule (calibrate() on them picks it or a lower one), with the band chosen
+    around it: never a threshold whose scores break the false-positive rule."""
     c = start
     s, windows = served_at(c)
-    for _ in range(8):
+    seen = []  # (threshold, windows, calibration) of each step
+    for _ in range(12):
         c2 = calibrate(y, s, src)
         s2, windows2 = served_at(c2)
-        converged = c2["threshold"] == c["threshold"] and windows2 == windows
+        if c2["threshold"] == c["threshold"] and windows2 == windows:
+            return c2, s2, windows2  # c2 was calibrated on scores served at this threshold and these windows
+        repeat = [k for k, (t, w, _) in enumerate(seen) if t == c2["threshold"] and w == windows2]
+        if repeat:
+            seen = seen[repeat[0]:]
+            break
+        seen.append((c2["threshold"], windows2, c2))
         c, s, windows = c2, s2, windows2
-        if converged:  # c was calibrated on scores served at this threshold and these windows
-            return c, s, windows
-    return calibrate(y, s, src), s, windows
+    members = []
+    for t, _, ct in seen:
+        st, wt = served_at(ct)
+        if calibrate(y, st, src)["threshold"] <= t:
+            members.append((t, st, wt))
+    if not members:  # no member meets the rule on its own scores: the highest, the most conservative
+        t, _, ct = max(seen, key=lambda m: m[0])
+        members = [(t, *served_at(ct))]
+    t, st, wt = min(members, key=lambda m: m[0])
+    c = calibrate(y, st, src, threshold=t)
+    c["threshold_rule"] = (f"no fixed point (the thresholds cycle through {sorted(m[0] for m in seen)}): the lowest whose "
+                           "own served scores meet max per-source FPR <= 5%")
+    return c, st, wt
 
 
 def calibrate_mirrored(y, s, s_mirror, src, within=None):
