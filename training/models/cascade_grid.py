@@ -46,8 +46,7 @@ def main():
         ms, ss = (float(x) for x in cap.split(":"))
         fits = {w: E.calibrate_cascade(vy, d["vb"], d["vbm"], d["va"], src[val], w, ms, ss, a.second_mirror) for w in weights}
         aucs = {w: T.roc_auc(vy, fits[w][1]) for w in weights}
-        w = (max(x for x in weights if aucs[x] >= max(aucs.values()) - T.AUC_TOLERANCE) if a.weight_rule == "lean" else
-             max(weights, key=lambda x: aucs[x]))
+        w = E.choose_weight(aucs, a.weight_rule)
         c = fits[w][0]
         t, mw, sw, (lo, hi) = c["threshold"], c["mirror_average_within"], c["second_opinion_within"], c["uncertain_band"]
         s, second_on = E.cascade_served(d["tb"], d["tbm"], d["ta"], t, mw, sw, w, a.second_mirror)

@@ -130,6 +130,14 @@ def calibrate_cascade(y, zb, zbm, za, src, w, mirror_share, second_share, second
     return c, s
 
 
+def choose_weight(aucs, rule="lean"):
+    """The added member's weight from validation AUC per weight: the largest within
+    train.AUC_TOLERANCE of the best ("lean": leans towards a member that never saw the dataset
+    sources the base was chosen on, at no cost on validation), or the best ("best")."""
+    top = max(aucs.values())
+    return max(x for x in aucs if aucs[x] >= top - T.AUC_TOLERANCE) if rule == "lean" else max(aucs, key=aucs.get)
+
+
 def load_member(dirs, bn_crops):
     net = T.ForensicNet(build_model(True, log=T.log)[0])
     T.init_from_models(net, dirs, bn_crops)
@@ -166,8 +174,7 @@ def main():
                          "(model.json second_opinion.mirror_average), so a verdict inside its window does not depend on "
                          "which way the face looks; it then runs twice per consulted face")
     ap.add_argument("--weight-rule", choices=("lean", "best"), default="lean",
-                    help="--cascade: the added member's weight: the largest within train.AUC_TOLERANCE of the best validation "
-                         "AUC (lean, for a member that never saw the dataset sources), or the best")
+                    help="--cascade: how the added member's weight is chosen on validation AUC (choose_weight)")
     ap.add_argument("--reuse-logits", action="store_true",
                     help="--cascade: read the members' logits from an earlier run of the same --run (runs/R/logits.npz)")
     args = ap.parse_args()
@@ -209,8 +216,7 @@ def main():
     vy = (lab[val] != "real").astype(int)
     grid = [float(w) for w in args.weights.split(",")]
     aucs = {w: T.roc_auc(vy, sigmoid((1 - w) * vb + w * va)) for w in grid}
-    best = max(aucs.values())
-    w = max(x for x in grid if aucs[x] >= best - T.AUC_TOLERANCE)
+    w = choose_weight(aucs)
     T.log("validation AUC per added weight", aucs, "chosen", w)
     vs, vs_m = sigmoid((1 - w) * vb + w * va), sigmoid((1 - w) * vbm + w * vam)
     calib, _ = T.calibrate_mirrored(vy, vs, vs_m, src[val])
@@ -318,9 +324,7 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
     fits = {w: calibrate_cascade(vy, vb, vbm, va, src[val], w, args.mirror_share, args.second_share, args.second_mirror)
             for w in weights}
     aucs = {w: T.roc_auc(vy, fits[w][1]) for w in weights}
-    best = max(aucs.values())
-    w = (max(x for x in weights if aucs[x] >= best - T.AUC_TOLERANCE) if args.weight_rule == "lean" else
-         max(weights, key=lambda x: aucs[x]))
+    w = choose_weight(aucs, args.weight_rule)
     calib = fits[w][0]
     T.log("cascade: validation AUC per added weight", aucs, "chosen", w, "calibration", calib)
     thr, mw, sw = calib["threshold"], calib["mirror_average_within"], calib["second_opinion_within"]
