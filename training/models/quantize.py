@@ -362,13 +362,18 @@ def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirro
     for split in ("val", "test"):
         x, lab, src = served_inputs(split, None, seed, landmarks, pre)
         scores[split] = {"lab": lab, "src": src}
+        runs = {}  # (network, mirrored) -> edited logits: a second network kept float is both float and "int8" reference
+
+        def logits(path, mirrored):
+            if (path, mirrored) not in runs:
+                runs[path, mirrored] = edited_logits(path, x[..., ::-1] if mirrored else x, threads)
+            return runs[path, mirrored]
         for name, paths in (("float", float_paths), ("int8", int8_paths)) if split == "val" else (("int8", int8_paths),):
             # The base's edited logit on the crop and on the crop mirrored (NCHW: flip W), the second network's on the
             # crop (the mean with its mirror's where second_opinion.mirror_average says so).
-            z = [edited_logits(paths[0], x, threads), edited_logits(paths[0], x[..., ::-1], threads)]
+            z = [logits(paths[0], False), logits(paths[0], True)]
             if so:
-                z2 = edited_logits(paths[1], x, threads)
-                z.append((z2 + edited_logits(paths[1], x[..., ::-1], threads)) / 2 if so.get("mirror_average") else z2)
+                z.append((logits(paths[1], False) + logits(paths[1], True)) / 2 if so.get("mirror_average") else logits(paths[1], False))
             scores[split][name] = z
     v = scores["val"]
     vy = (v["lab"] != "real").astype(int)

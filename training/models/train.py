@@ -878,7 +878,7 @@ def calibrate_fixed_point(y, src, served_at, start):
     around it: never a threshold whose scores break the false-positive rule."""
     c = start
     s, windows = served_at(c)
-    seen = []  # (threshold, windows, calibration) of each step
+    seen = []  # (threshold, windows, the scores served at them) of each step
     for _ in range(12):
         c2 = calibrate(y, s, src)
         s2, windows2 = served_at(c2)
@@ -888,17 +888,12 @@ def calibrate_fixed_point(y, src, served_at, start):
         if repeat:
             seen = seen[repeat[0]:]
             break
-        seen.append((c2["threshold"], windows2, c2))
+        seen.append((c2["threshold"], windows2, s2))
         c, s, windows = c2, s2, windows2
-    members = []
-    for t, _, ct in seen:
-        st, wt = served_at(ct)
-        if calibrate(y, st, src)["threshold"] <= t:
-            members.append((t, st, wt))
-    if not members:  # no member meets the rule on its own scores: the highest, the most conservative
-        t, _, ct = max(seen, key=lambda m: m[0])
-        members = [(t, *served_at(ct))]
-    t, st, wt = min(members, key=lambda m: m[0])
+    # Members whose own served scores meet the rule (calibrate() on them picks this threshold or a
+    # lower one); if none does, the highest, the most conservative.
+    members = [m for m in seen if calibrate(y, m[2], src)["threshold"] <= m[0]] or [max(seen, key=lambda m: m[0])]
+    t, wt, st = min(members, key=lambda m: m[0])
     c = calibrate(y, st, src, threshold=t)
     c["threshold_rule"] = (f"no fixed point (the thresholds cycle through {sorted(m[0] for m in seen)}): the lowest whose "
                            "own served scores meet max per-source FPR <= 5%")
