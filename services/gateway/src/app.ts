@@ -30,6 +30,12 @@ export interface Gateway {
   /** Redis reachable and not full. */
   readiness: ReadinessCheck;
   redisHealth: RedisHealth;
+  /**
+   * Resolves once every Redis connection of this gateway is made, BullMQ's own set-up commands
+   * included. Closing a connection still being made left BullMQ's set-up to be rejected after the
+   * close, an unhandled rejection; the OpenAPI export and the tests wait for this first.
+   */
+  connected(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -124,6 +130,10 @@ export async function buildGateway(cfg: GatewayConfig, opts: { background?: bool
     registry,
     readiness,
     redisHealth,
+    async connected() {
+      await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), api.webhooks.queue.waitUntilReady()]);
+      if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+    },
     async close() {
       await app.close();
       await api.close();

@@ -13,18 +13,25 @@ import { loadGatewayConfig } from './config.js';
 
 export const openapiPath = join(repoRoot(), 'docs', 'openapi.json');
 
-/** The document as written to disk: stable key order from the route registration, 2-space JSON. */
-export async function renderOpenapi(redisUrl = 'redis://127.0.0.1:1'): Promise<string> {
-  // Fixed settings so that the document does not depend on the caller's environment. Redis is
-  // not needed for the document; without one, closing the BullMQ connections cannot finish, so
-  // the close is given a short while only.
-  const cfg = loadGatewayConfig({ LOG_LEVEL: 'silent', REDIS_URL: redisUrl, APP_MODE: 'development' });
+/**
+ * The document as written to disk: stable key order from the route registration, 2-space JSON.
+ * Redis is not needed for the document. Without one (the command line), closing the BullMQ
+ * connections cannot finish, so the close is given a short while only and the process exits.
+ * With one (the test), the connections are let finish connecting and the close is awaited to the
+ * end: closed mid-connect, BullMQ's own set-up commands were rejected after the close
+ * ("Stream isn't writeable"), an unhandled rejection that failed the test file now and then.
+ */
+export async function renderOpenapi(redisUrl?: string): Promise<string> {
+  // Fixed settings so that the document does not depend on the caller's environment.
+  const cfg = loadGatewayConfig({ LOG_LEVEL: 'silent', REDIS_URL: redisUrl ?? 'redis://127.0.0.1:1', APP_MODE: 'development' });
   const gw = await buildGateway(cfg, { background: false });
   try {
+    if (redisUrl) await gw.connected();
     await gw.app.ready();
     return `${JSON.stringify(gw.app.swagger(), null, 2)}\n`;
   } finally {
-    await Promise.race([gw.close(), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    const closing = gw.close();
+    await (redisUrl ? closing : Promise.race([closing, new Promise((r) => setTimeout(r, 1_000).unref())]));
   }
 }
 

@@ -30,8 +30,7 @@ export async function gatewayOn(redisUrl: string, env: Record<string, string> = 
   const gw = await buildGateway(cfg);
   // As a deployment waits for /readyz before sending traffic: the connections fail fast (503)
   // while they are still being made.
-  await gw.queue.waitUntilReady();
-  if (gw.redis.status !== 'ready') await new Promise((resolve) => gw.redis.once('ready', resolve));
+  await gw.connected();
   return gw;
 }
 

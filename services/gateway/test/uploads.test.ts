@@ -9,7 +9,7 @@ import { withPngText } from '@dfd/test-support/png-text';
 
 /** As a deployment waits for /readyz before sending traffic: until its connections are up, uploads get 503. */
 async function connected(gw: Gateway): Promise<void> {
-  await gw.queue.waitUntilReady();
+  await gw.connected();
   while (!(await gw.readiness()).ready) await new Promise((r) => setTimeout(r, 20));
 }
 
