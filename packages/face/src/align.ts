@@ -51,37 +51,45 @@ export function estimateSimilarity(from: Array<[number, number]>, to: Array<[num
  * `inside` is the share of output pixels that come from inside the image.
  */
 export function warpAffine(img: RgbImage, toImage: Affine, width: number, height: number): RgbImage & { inside: number } {
-  const out = Buffer.alloc(width * height * 3);
+  // Every byte is written below, so the buffer need not be zeroed.
+  const out = Buffer.allocUnsafe(width * height * 3);
   let insideCount = 0;
   const { width: W, height: H, data } = img;
   const [a, b, c, d, e, f] = toImage;
+  const maxX = W - 1;
+  const maxY = H - 1;
+  const stride = W * 3;
+  let o = 0;
   for (let j = 0; j < height; j++) {
+    const v = j + 0.5;
     for (let i = 0; i < width; i++) {
       const u = i + 0.5;
-      const v = j + 0.5;
       let sx = a * u + b * v + c - 0.5;
       let sy = d * u + e * v + f - 0.5;
       if (sx >= -0.5 && sx <= W - 0.5 && sy >= -0.5 && sy <= H - 0.5) insideCount++;
-      sx = Math.min(Math.max(sx, 0), W - 1);
-      sy = Math.min(Math.max(sy, 0), H - 1);
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const x1 = Math.min(x0 + 1, W - 1);
-      const y1 = Math.min(y0 + 1, H - 1);
+      sx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+      sy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      // Both are >= 0 here, so truncation is the floor.
+      const x0 = sx | 0;
+      const y0 = sy | 0;
       const fx = sx - x0;
       const fy = sy - y0;
-      const o = (j * width + i) * 3;
-      const r0 = y0 * W * 3;
-      const r1 = y1 * W * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const tl = data[r0 + x0 * 3 + ch]!;
-        const tr = data[r0 + x1 * 3 + ch]!;
-        const bl = data[r1 + x0 * 3 + ch]!;
-        const br = data[r1 + x1 * 3 + ch]!;
-        const top = tl + (tr - tl) * fx;
-        const bot = bl + (br - bl) * fx;
-        out[o + ch] = Math.round(top + (bot - top) * fy);
-      }
+      const tl = y0 * stride + x0 * 3;
+      const tr = tl + (x0 < maxX ? 3 : 0);
+      const bl = tl + (y0 < maxY ? stride : 0);
+      const br = bl + (tr - tl);
+      // The three channels written out rather than looped, and rounded as floor(x + 0.5) (the
+      // values are >= 0): Math.round was a third of this function's time in the bench profile.
+      let top = data[tl]! + (data[tr]! - data[tl]!) * fx;
+      let bot = data[bl]! + (data[br]! - data[bl]!) * fx;
+      out[o] = (top + (bot - top) * fy + 0.5) | 0;
+      top = data[tl + 1]! + (data[tr + 1]! - data[tl + 1]!) * fx;
+      bot = data[bl + 1]! + (data[br + 1]! - data[bl + 1]!) * fx;
+      out[o + 1] = (top + (bot - top) * fy + 0.5) | 0;
+      top = data[tl + 2]! + (data[tr + 2]! - data[tl + 2]!) * fx;
+      bot = data[bl + 2]! + (data[br + 2]! - data[bl + 2]!) * fx;
+      out[o + 2] = (top + (bot - top) * fy + 0.5) | 0;
+      o += 3;
     }
   }
   return { width, height, data: out, inside: insideCount / (width * height) };
