@@ -3,7 +3,7 @@
 models/<name>/<version>/ with the version written into model.json, then writes the model cards.
 
   promote.py --run RUN --version 2.0.0 [--models DIR] [--eval REPORT.json] [--remove-older]
-  promote.py --from-version 2.4.0 --version 2.5.0 --int8 --landmarks .cache/landmarks-<key>.jsonl [--mirror-within 1]
+  promote.py --from-version 2.4.0 --version 2.5.1 --int8 --landmarks .cache/landmarks-<key>.jsonl [--mirror-within 1]
 
 --from-version copies a shipped version instead of a run. --int8 then quantises both networks
 (quantize.py: static int8, calibrated on served training crops, checked against float on
