@@ -29,7 +29,7 @@ import { formatLoad, runLoad, type LoadReport } from './load.js';
 import { loadSamples } from './samples.js';
 import { formatProcesses, formatRssSeries, Monitor, type ProcessReport } from './monitor.js';
 import { formatProfile, formatThreads, profilesByPid, summariseCpuProfile, threadCpu, threadDelta } from './profile.js';
-import { cpuPerRun, modelPath, ortDelta, scrapeOrt, type OrtRuns } from './ort-cost.js';
+import { cpuPerRun, int8Kernels, modelPath, ortDelta, scrapeOrt, type OrtRuns } from './ort-cost.js';
 import { launchStack, realModelsPresent } from './stack.js';
 import { summarise } from './stats.js';
 
@@ -56,7 +56,7 @@ const say = (s = '') => console.log(s);
 const tiny = a.tiny || !realModelsPresent();
 const threads = Number(a['ort-threads']);
 
-say(`# dfd benchmark  ${new Date().toISOString()}  ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+say(`# dfd benchmark  ${new Date().toISOString()}  ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}; ${int8Kernels()}), load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 say(`models: ${tiny ? 'TINY generated test models (the trained ones are not in models/ yet) — throughput ratios against them mean little' : join(repoRoot, 'models')}`);
 
 // ---- 1. raw onnxruntime throughput of the detector model --------------------------------

@@ -14,7 +14,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { modelLabel, readModelSpec } from '@dfd/model-runtime';
-import { cpuPerRun } from './ort-cost.js';
+import { cpuPerRun, int8Kernels } from './ort-cost.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -59,7 +59,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const perFace = models.map((m) => median(m.own.ms) * (1 + m.mirrorShare) + (m.second ? median(m.second.ms) * m.secondShare * m.secondRuns : 0));
-console.log(`onnxruntime CPU ms per run (batch 1, 1 intra-op thread, median of ${rounds} interleaved rounds; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)})`);
+console.log(`onnxruntime CPU ms per run (batch 1, 1 intra-op thread, median of ${rounds} interleaved rounds; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}; ${int8Kernels()})`);
 for (const n of networks) console.log(`  ${n.label.padEnd(34)} ${median(n.ms).toFixed(2).padStart(8)} ms/run   (rounds ${n.ms.map((v) => v.toFixed(1)).join(' ')})`);
 console.log('per face (one run + the validation shares model.json gives the extra runs)');
 models.forEach((m, i) => {

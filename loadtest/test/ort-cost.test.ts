@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createSession, modelLabel, ort, sessionOptions } from '@dfd/model-runtime';
 import { createRegistry } from '../../packages/telemetry/src/metrics.js';
 import { writeTinyModel } from '@dfd/test-support/tiny-onnx';
-import { cpuPerRun, modelPath, ortDelta, parseOrtMetrics } from '../src/ort-cost.js';
+import { cpuPerRun, int8Kernels, modelPath, ortDelta, parseOrtMetrics } from '../src/ort-cost.js';
 
 test('sessions use full graph optimisation, sequential execution and the configured intra-op threads', () => {
   const o = sessionOptions(3);
@@ -55,3 +55,14 @@ test('onnxruntime runs are counted per model and input shape, exported on /metri
   assert.ok(one.cpuMs > 0 && one.runs >= 5, JSON.stringify(one));
   assert.ok(many.cpuMs > one.cpuMs, `batch 256 costs more CPU than batch 1: ${many.cpuMs} vs ${one.cpuMs} ms`);
 });
+
+test('the bench names the int8 kernels the CPU has, from /proc/cpuinfo flags', () => {
+  const info = (flags: string) => `processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: ${flags}\nbogomips\t: 4000\n`;
+  assert.equal(int8Kernels(info('fpu sse2 avx avx2 fma avx512f avx512_vnni')), 'int8 kernels: VNNI (avx512_vnni)');
+  assert.equal(int8Kernels(info('fpu sse2 avx avx2 avx_vnni')), 'int8 kernels: VNNI (avx_vnni)');
+  assert.equal(int8Kernels(info('fpu sse2 avx avx2 fma')), 'int8 kernels: AVX2 without VNNI (u8 x s8 pairs summed in 16 bits)');
+  assert.equal(int8Kernels(info('fpu sse2 avx')), 'int8 kernels: neither VNNI nor AVX2');
+  // This machine's own answer is one of those.
+  assert.match(int8Kernels(), /^int8 kernels: /);
+});
+
