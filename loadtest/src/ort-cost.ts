@@ -125,4 +125,3 @@ export function int8Kernels(cpuinfo?: string): string {
   if (flags.has('avx2')) return 'int8 kernels: AVX2 without VNNI (u8 x s8 pairs summed in 16 bits)';
   return 'int8 kernels: neither VNNI nor AVX2';
 }
-

@@ -65,4 +65,3 @@ test('the bench names the int8 kernels the CPU has, from /proc/cpuinfo flags', (
   // This machine's own answer is one of those.
   assert.match(int8Kernels(), /^int8 kernels: /);
 });
-

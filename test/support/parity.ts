@@ -49,7 +49,6 @@ function legacyParity(ref: LegacyReference, height: number, width: number): Pari
 }
 const legacyInputs = new Map<LegacyReference, Float32Array>();
 
-
 /**
  * How far an int8 network's outputs may move from a reference computed another way: its recorded
  * outputs (onnxruntime's own, recorded when it was quantised: float PyTorch cannot compute them)
@@ -104,7 +103,6 @@ export async function checkParity(dir: string, tolerance = 1e-4): Promise<{ logi
     await model.release();
   }
 }
-
 
 /**
  * An int8 network (model.json `quantization`) run as served, with onnxruntime's fused integer
