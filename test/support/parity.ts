@@ -71,12 +71,17 @@ export async function checkParity(dir: string, tolerance = 1e-4): Promise<{ logi
   const legacy = (spec.training as { reference_outputs?: LegacyReference } | undefined)?.reference_outputs;
   const parity = (spec.parity as Parity | undefined) ?? (legacy?.input_seed !== undefined ? legacyParity(legacy, spec.preprocessing.height, spec.preprocessing.width) : undefined);
   assert.ok(parity, `${dir}/model.json has no "parity" block (re-export with training/models/train.py)`);
-  const tol = parity.reference ? INT8_TOLERANCE : { logits: tolerance, cam: tolerance };
+  // Each reference is judged by who made it: an int8 network's recorded onnxruntime outputs within
+  // INT8_TOLERANCE; PyTorch's within `tolerance`, or within 1e-2 for a float second network beside
+  // an int8 base (the bound both networks of such a cascade were checked against before).
+  const tolOf = (ref: Parity) =>
+    ref.reference ? INT8_TOLERANCE : parity.reference ? { logits: 1e-2, cam: 1e-2 } : { logits: tolerance, cam: tolerance };
   const model = await ImageClassifierModel.load(dir, { threads: 1 });
   try {
     const { width, height } = spec.preprocessing;
     const input = (legacy && legacyInputs.get(legacy)) ?? parityInput(parity.batch, height, width);
     const compare = async (ref: Parity, session = model.session, what = dir) => {
+      const tol = tolOf(ref);
       const { logits, cam } = await model.runRaw(input, parity.batch, session);
       const got = Array.from(logits.data as Float32Array);
       assert.equal(got.length, ref.logits.length);
