@@ -46,7 +46,8 @@ const OPS_URL = (() => {
 const HEALTHZ_PER_S = Number(env('HEALTHZ_PER_S', '4'));
 
 // Init context. Samples are 50-500 KB: k6/experimental/fs keeps one copy in memory for all VUs
-// (open(..., 'b') would hold one per VU: gigabytes at 2000 VUs); each upload reads its own copy.
+// (open(..., 'b') would hold every sample per VU: gigabytes at 2000 VUs); each VU reads one copy of its
+// own sample (vuSample, below).
 /** @type {SampleMeta[]} */
 const manifest = JSON.parse(open(`${SAMPLES_DIR}/manifest.json`));
 const samples = await Promise.all(manifest.map(async (meta) => ({ meta, file: await openFile(`${SAMPLES_DIR}/${meta.file}`) })));
@@ -64,6 +65,24 @@ async function readSample(s) {
     got += n;
   }
   return buf;
+}
+
+/** @type {{ sample: (typeof samples)[number], bytes: Uint8Array } | null} */
+let vuCopy = null;
+
+/**
+ * This VU's sample (VUs take the samples in turn) and its one copy of the bytes, read on its first
+ * iteration. Each upload writes its variant over that copy: variantInPlace rewrites every spot and
+ * CRC, and k6 sends a request before the next iteration starts. One read per VU instead of one per
+ * iteration: with a fresh 50-500 KB copy per upload, 2,000 VUs starting within seconds made k6's
+ * Go garbage collector mark a 2 GB heap mid-ramp, stalling k6's own timers for seconds.
+ */
+async function vuSample() {
+  if (!vuCopy || vuCopy.sample !== samples[__VU % samples.length]) {
+    const sample = samples[__VU % samples.length];
+    vuCopy = { sample, bytes: await readSample(sample) };
+  }
+  return vuCopy;
 }
 
 export const accepted = new Counter('jobs_accepted');
@@ -221,8 +240,8 @@ export async function vu(data) {
   if (API_KEY) headers.authorization = `Bearer ${API_KEY}`;
   // 4096 iterations per VU before two VUs could share a variant; far beyond any hold.
   const n = data.seed + __VU * 4096 + __ITER;
-  const sample = samples[(__VU + __ITER) % samples.length];
-  const body = variantInPlace(await readSample(sample), sample.meta, n);
+  const { sample, bytes } = await vuSample();
+  const body = variantInPlace(bytes, sample.meta, n);
   const firstTry = Date.now();
 
   /** @type {any} */

@@ -1,9 +1,9 @@
 /** Local processes: a redis-server and the built services, each on its own loopback ports. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { accessSync, constants as fsConstants, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
+import { join, dirname, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (packages/stack/{src,dist} → ../../..). */
@@ -179,6 +179,61 @@ export interface ServiceOptions {
   onLine?: LineSink;
   /** Flags for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
+  /**
+   * Scheduling niceness (0-19) for every thread of the service. Linux keeps a niceness per thread,
+   * and a new thread takes its creator's: renicing a running service's pid lowers its main thread
+   * only, while its inference threads (onnxruntime's pool, libuv's, V8's) keep competing with the
+   * gateway at the default. So the service is started under `nice`, and every thread inherits it.
+   */
+  nice?: number;
+}
+
+/** The `nice` executable on PATH, or undefined (then startService renices each thread it finds). */
+function niceCommand(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, 'nice'), fsConstants.X_OK);
+      return join(dir, 'nice');
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Linux's autogroups: with `kernel.sched_autogroup_enabled` (the default on many distributions) the
+ * scheduler first shares the CPU equally between sessions, and a thread's niceness only weighs
+ * against threads of its own session. Every service runs in a session of its own (`detached`), so a
+ * niced detector still took as much CPU as the gateway. Its session's autogroup gets the niceness
+ * too. Only for a session leader (the service's own session, never the launcher's).
+ */
+function niceAutogroup(pid: number, nice: number): void {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+    if (session === pid) writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch {
+    // no autogroups (other kernels and platforms): thread niceness alone decides
+  }
+}
+
+/** Fallback without a `nice` executable: each thread the process has now (Linux /proc; elsewhere its pid). */
+function reniceThreads(pid: number, nice: number): void {
+  let tids: number[] = [pid];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    // no /proc: the main thread only
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(tid, nice);
+    } catch {
+      // a thread that ended meanwhile, or a platform that refuses: run as is
+    }
+  }
 }
 
 /** Starts a built service (dist/server.js) on its ports and waits until `waitPath` answers 200. */
@@ -187,11 +242,19 @@ export async function startService(kind: ServiceName, env: Record<string, string
   const grpcPort = kind === 'classifier' ? (opts.grpcPort ?? (await freePort())) : undefined;
   const opsPort = kind === 'gateway' ? (opts.opsPort ?? (await freePort())) : httpPort;
   const script = join(repoRoot, 'services', kind, 'dist', 'server.js');
-  const nodeArgv = [...(opts.nodeArgs ?? []), script];
-  const [cmd, args] = opts.nofile
-    ? ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, ...nodeArgv]]
-    : [process.execPath, nodeArgv];
-  const proc = new ManagedProcess(opts.name ?? kind, cmd as string, args as string[], {
+  let cmd = process.execPath;
+  let args = [...(opts.nodeArgs ?? []), script];
+  const nice = opts.nice ? Math.min(19, Math.max(0, Math.round(opts.nice))) : 0;
+  const niceBin = nice ? niceCommand() : undefined;
+  if (niceBin) {
+    args = ['-n', String(nice), cmd, ...args];
+    cmd = niceBin;
+  }
+  if (opts.nofile) {
+    args = ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, cmd, ...args];
+    cmd = '/bin/sh';
+  }
+  const proc = new ManagedProcess(opts.name ?? kind, cmd, args, {
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     ORT_INTRA_OP_THREADS: '1',
@@ -204,6 +267,7 @@ export async function startService(kind: ServiceName, env: Record<string, string
   }) as ServiceHandle;
   proc.onLine = opts.onLine;
   proc.start();
+  if (nice && proc.child?.pid) niceAutogroup(proc.child.pid, nice);
   proc.kind = kind;
   proc.httpPort = httpPort;
   proc.grpcPort = grpcPort;
@@ -221,5 +285,7 @@ export async function startService(kind: ServiceName, env: Record<string, string
     await proc.kill();
     throw new Error(`${(err as Error).message}\n--- ${proc.name} output ---\n${proc.output}`);
   }
+  // Without a `nice` executable: the threads it has once ready (its pools are made by then).
+  if (nice && !niceBin && proc.child?.pid) reniceThreads(proc.child.pid, nice);
   return proc;
 }

@@ -4,7 +4,6 @@
  * order: gateway (stop taking work) → detectors (finish or hand back in-flight jobs) → model
  * servers → Redis. `npm start`, the tests and the load tools all use it.
  */
-import { setPriority } from 'node:os';
 import { assertPortsFree } from './ports.js';
 import { freePort, redisPing, RedisServer, sleep, startService, type LineSink, type ServiceHandle } from './processes.js';
 
@@ -136,8 +135,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
     },
     addDetector: async () => {
       const i = detectors.length;
-      const d = await startService('detector', detectorEnv(), '/healthz', { ...detPorts(i), name: `detector-${i}`, onLine: opts.onLine, timeoutMs, nodeArgs: opts.nodeArgs });
-      lowerPriority(d, opts.workerNice);
+      const d = await startService('detector', detectorEnv(), '/healthz', { ...detPorts(i), name: `detector-${i}`, onLine: opts.onLine, timeoutMs, nodeArgs: opts.nodeArgs, nice: opts.workerNice });
       watch(d);
       detectors.push(d);
       return d;
@@ -202,8 +200,7 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
 
   try {
     for (let i = 0; i < nClassifiers; i++) {
-      const c = await startService('classifier', { ...env, ...opts.classifierEnv }, '/healthz', { ...clsPorts(i), name: `classifier-${i}`, onLine: opts.onLine, timeoutMs, nodeArgs: opts.nodeArgs });
-      lowerPriority(c, opts.workerNice);
+      const c = await startService('classifier', { ...env, ...opts.classifierEnv }, '/healthz', { ...clsPorts(i), name: `classifier-${i}`, onLine: opts.onLine, timeoutMs, nodeArgs: opts.nodeArgs, nice: opts.workerNice });
       watch(c);
       classifiers.push(c);
     }
@@ -217,14 +214,6 @@ export async function launchStack(opts: StackOptions): Promise<Stack> {
   return stack;
 }
 
-function lowerPriority(svc: ServiceHandle, nice: number | undefined): void {
-  if (!nice || !svc.child?.pid) return;
-  try {
-    setPriority(svc.child.pid, Math.min(19, Math.max(0, nice)));
-  } catch {
-    // Lowering one's own child's priority is always allowed; if the platform refuses anyway, run as is.
-  }
-}
 
 async function redisAnswers(url: string): Promise<boolean> {
   const u = new URL(url);
