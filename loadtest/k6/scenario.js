@@ -8,7 +8,7 @@
  *
  * __ENV: BASE_URL (http://127.0.0.1:8080), API_KEY (sent as Bearer when set), HOLD (5m),
  * THINK_MIN_S/THINK_MAX_S (2/5), WAIT_S (25, long-poll per GET), VERDICT_TIMEOUT_S (120),
- * MAX_429_RETRIES (20), MAX_TRANSPORT_RETRIES (3), USERS / RAMP_PER_S (the scenario's own), ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000),
+ * MAX_429_RETRIES (20), MAX_RETRY_AFTER_S (120: Retry-After honoured up to it), MAX_TRANSPORT_RETRIES (3), USERS / RAMP_PER_S (the scenario's own), ACCEPT_P95_MS (1000), VERDICT_P95_MS (30000),
  * SAMPLES_DIR (../samples: absolute, or relative to this folder; needs a manifest.json, see
  * scripts/make-samples.ts), SEED (per run), OPS_URL / HEALTHZ_P99_MS / HEALTHZ_PER_S (the health probe, below).
  *
@@ -36,6 +36,10 @@ const VERDICT_TIMEOUT_S = Number(env('VERDICT_TIMEOUT_S', '120'));
 const THINK_MIN_S = Number(env('THINK_MIN_S', '2'));
 const THINK_MAX_S = Number(env('THINK_MAX_S', '5'));
 const MAX_429_RETRIES = Number(env('MAX_429_RETRIES', '20'));
+// Retry-After is honoured up to this. It was capped at 30 s, below the gateway's own cap
+// (ADMISSION_MAX_RETRY_AFTER_S, 60): every caller the gateway spread over 31-60 s came back at
+// 30 s together, was refused together and came back again 30 s later, a storm every 30 s.
+const MAX_RETRY_AFTER_S = Number(env('MAX_RETRY_AFTER_S', '120'));
 const MAX_TRANSPORT_RETRIES = Number(env('MAX_TRANSPORT_RETRIES', '3'));
 const SAMPLES_DIR = env('SAMPLES_DIR', '../samples').replace(/\/+$/, '');
 const LOOPBACK_BASE = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.exec(BASE_URL);
@@ -222,7 +226,7 @@ function classify(res) {
 /** @param {import('k6/http').RefinedResponse<any>} res */
 function retryAfterSeconds(res) {
   const v = Number(res.headers['Retry-After'] ?? res.headers['retry-after'] ?? '1');
-  return Number.isFinite(v) && v > 0 ? Math.min(v, 30) : 1;
+  return Number.isFinite(v) && v > 0 ? Math.min(v, MAX_RETRY_AFTER_S) : 1;
 }
 
 /** @param {import('k6/http').RefinedResponse<any>} res @returns {any} */
