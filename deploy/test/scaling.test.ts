@@ -75,8 +75,8 @@ test("detector pods asked for in users-500 and users-2000; maxReplicas covers th
   }
   // The numbers quoted in the README / report for the shipped values.
   assert.deepEqual(rows.map((r) => [r.scenario, r.arrivalRate, r.steadyDesired, r.burstDesired]), [
-    ["users-500", 125, 5, 8],
-    ["users-2000", 500, 19, 30],
+    ["users-500", 125, 8, 29],
+    ["users-2000", 500, 32, 40],
   ]);
 });
 
