@@ -78,8 +78,8 @@ let vuCopy = null;
  * This VU's sample (VUs take the samples in turn) and its one copy of the bytes, read on its first
  * iteration. Each upload writes its variant over that copy: variantInPlace rewrites every spot and
  * CRC, and k6 sends a request before the next iteration starts. One read per VU instead of one per
- * iteration: with a fresh 50-500 KB copy per upload, 2,000 VUs starting within seconds made k6's
- * Go garbage collector mark a 2 GB heap mid-ramp, stalling k6's own timers for seconds.
+ * iteration: less garbage for k6's Go collector over a run. (Its long pause in the ramp is the 2,000
+ * goja runtimes themselves, 1-2 GB; see loadtest/README.md, nineteenth session.)
  */
 async function vuSample() {
   if (!vuCopy || vuCopy.sample !== samples[__VU % samples.length]) {
