@@ -15,7 +15,7 @@ What is quantised, and how:
   moved its logits by up to 0.18 (detector) and 0.23 (classifier) on an AVX2-only AMD EPYC, against
   its own recorded outputs, so a verdict depended on the server's CPU. With |q| <= 63 a pair sum
   stays within 2 x 255 x 63 = 32130 on every CPU, and the fused integer kernels compute what the
-  QDQ graph says (test/models/int8-portable.test.ts checks that on whatever CPU runs it). Measured on
+  QDQ graph says (test/models/parity.test.ts, "an int8 network gives the same outputs on every CPU", checks that on whatever CPU runs it). Measured on
   2.4.0 (600 validation crops), 7-bit weights change 1.0 % of verdicts against float where 8-bit
   ones changed 0.3 % on VNNI;
 - biases: int32 at scale (input scale x weight scale);
