@@ -82,11 +82,9 @@ let vuCopy = null;
  * goja runtimes themselves, 1-2 GB; see loadtest/README.md, nineteenth session.)
  */
 async function vuSample() {
-  if (!vuCopy || vuCopy.sample !== samples[__VU % samples.length]) {
-    const sample = samples[__VU % samples.length];
-    vuCopy = { sample, bytes: await readSample(sample) };
-  }
-  return vuCopy;
+  const sample = samples[__VU % samples.length];
+  if (vuCopy?.sample !== sample) vuCopy = { sample, bytes: await readSample(sample) };
+  return /** @type {NonNullable<typeof vuCopy>} */ (vuCopy);
 }
 
 export const accepted = new Counter('jobs_accepted');
