@@ -226,6 +226,22 @@ describe('web page at /', () => {
     await page.locator('#threshold-reset').click();
   });
 
+  it('re-labels with the server\'s calibrated P(edited), not the raw score, as the confidence', async () => {
+    await page.locator('#threshold-reset').click();
+    // Score 0.6 lies in the band: uncertain, P(edited) 0.7 by the model's map, so 70 % (not 60 %).
+    const card = await scripted('calibrated.png', { ...base, verdict: 'uncertain', edit_type: null, scores: { edited: 0.6, edited_probability: 0.7, deepfake: null, retouched: null }, confidence: 0.7, thresholds: shipped });
+    assert.equal(await card.locator('.confidence-value').textContent(), '70.0%');
+    // At 0.30 the band is [0.27, 0.58]: 0.6 is now edited, with P(edited) 0.7 as its confidence.
+    await page.locator('#threshold').fill('0.3');
+    assert.equal(await card.locator('.verdict-word').textContent(), 'Edited');
+    assert.equal(await card.locator('.confidence-value').textContent(), '70.0%');
+    // At 0.95 the band is [0.84, 0.97]: 0.6 is real, 1 − 0.7 = 30 % sure of it (the raw score would say 40 %).
+    await page.locator('#threshold').fill('0.95');
+    assert.equal(await card.locator('.verdict-word').textContent(), 'Real');
+    assert.equal(await card.locator('.confidence-value').textContent(), '30.0%');
+    await page.locator('#threshold-reset').click();
+  });
+
   it('says the upload limit on a 413 from the real gateway', async () => {
     await page.locator('#api-key').fill(''); // the 429 test left a made-up key: back to anonymous
     const big = Buffer.alloc(300_000, 7);

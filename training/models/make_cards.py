@@ -170,6 +170,35 @@ def robustness_weakness(rob):
             "faces scoring near the threshold move between `uncertain` and a decided answer.")
 
 
+def confidence_text(mj, ev):
+    """The answers' confidence: the map it is read from (train.fit_confidence) and, from the eval,
+    whether it means what it says on the test split."""
+    conf = mj.get("confidence")
+    if not conf:
+        return ["## Confidence", "No calibration map: an answer's confidence is its score (edited) or one minus it (real), "
+                "which is not a measured probability.", ""]
+    knots = ", ".join(f"{s_:.2f} → {p:.2f}" for s_, p in conf["knots"])
+    fitted_on = conf.get("fitted_on") or f"{conf.get('n')} validation faces"
+    prior = conf["prior_edited"]
+    out = ["## Confidence",
+           "An answer's `confidence` is the probability that the side it takes is right (P(edited) for `edited`, P(real) "
+           f"for `real`, the larger for `uncertain`), read from P(edited | score) measured on {fitted_on}. A probability "
+           f"needs a base rate of edited photos: the map assumes {pct(prior)}, the rate at which the shipped threshold "
+           f"({conf.get('threshold', mj['threshold'])}) is even odds, so a decided answer never states less than one half. "
+           "Where edited photos are rarer than that, a `real` answer is surer and an `edited` one less sure than it says; "
+           f"where they are commoner, the other way round. Method: {conf.get('method')}. Knots (score → P(edited)): {knots}.", ""]
+    if conf.get("fitted_on") and mj.get("promoted_from"):
+        out += [f"The map was added by `promote.py --confidence-from` to the networks, threshold and band of "
+                f"{mj['promoted_from']}, whose scores and verdicts it leaves unchanged.", ""]
+    rel = (ev or {}).get("confidence")
+    if rel:
+        pv = rel["per_verdict"]
+        out += [f"On the test split (classes weighted to that base rate, {pct(rel['prior_edited'])}): " + "; ".join(
+            f"`{v}` answers ({pv[v]['n']}) state {pct(pv[v]['stated'])} and are right {pct(pv[v]['observed'])}"
+            for v in ("real", "edited") if pv[v]["n"]) + f"; expected calibration error {f(rel.get('ece_decided'))}.", ""]
+    return out
+
+
 def detector_card(mj, ev, paired, loso, rob=None):
     cal = mj.get("calibration", {})
     lines = [f"# Model card: detector {mj['version']}", "",
@@ -185,6 +214,7 @@ def detector_card(mj, ev, paired, loso, rob=None):
              f"Threshold {mj['threshold']} ({cal.get('threshold_rule')}; Youden J {cal.get('youden_threshold')}), "
              f"uncertain band {mj['uncertain_band']}: {pct(cal.get('val_uncertain_share'))} of validation answers uncertain, "
              f"accuracy on the decided ones {pct(cal.get('val_accuracy_decided'))}.", "",
+             *confidence_text(mj, ev),
              DATA + (SECOND_TRUNK if mj.get("second_opinion") else ""), "## Training",
              cascade_training_text(mj["training"]) if mj["training"].get("cascade") else training_text(mj["training"]), ""]
     if ev:

@@ -27,6 +27,24 @@ import make_cards  # noqa: E402
 import quantize  # noqa: E402
 
 
+def confidence_from_eval(prefix, mj):
+    """The detector's confidence map (train.fit_confidence) fitted on the served scores of an eval
+    of the validation split: through the serving code, as users get them. The eval must have been
+    made with this very network and on the validation split, or the map describes something else."""
+    import csv
+    import train as T
+    report = json.load(open(prefix + ".json"))
+    used = {m["name"]: m["sha256"] for m in report["models"]}
+    if used.get("detector") != mj["sha256"]:
+        sys.exit(f"{prefix}.json: made with detector {used.get('detector', 'none')[:12]}, not {mj['sha256'][:12]}")
+    if report.get("split") != "val":
+        sys.exit(f"{prefix}.json: split {report.get('split')!r}; the confidence map is fitted on the validation split")
+    rows = list(csv.DictReader(open(prefix + "-scores.csv")))
+    conf = T.fit_confidence([r["label"] != "real" for r in rows], [float(r["edited"]) for r in rows], mj["threshold"])
+    conf["fitted_on"] = f"served scores of {len(rows)} validation images (npm run eval, split val)"
+    return conf
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     src_arg = ap.add_mutually_exclusive_group(required=True)
@@ -45,6 +63,9 @@ def main(argv=None):
     ap.add_argument("--cards-only", action="store_true",
                     help="the version is already promoted: only collect LOSO figures and rewrite its cards")
     ap.add_argument("--robustness", default=None, help="eval report made with --robustness, for the cards")
+    ap.add_argument("--confidence-from", default=None,
+                    help="PREFIX of an eval of the validation split (npm run eval -- ... --split val --out PREFIX) made with the "
+                         "detector being promoted: its confidence map is fitted on those served scores (train.fit_confidence)")
     a = ap.parse_args(argv)
     if a.int8 and not a.landmarks:
         ap.error("--int8 needs --landmarks (calibration and check crops are cut where serving finds the face)")
@@ -72,6 +93,8 @@ def main(argv=None):
         mj["version"] = a.version
         if a.from_version:
             mj["promoted_from"] = f"{name} {a.from_version}"
+        if name == "detector" and a.confidence_from:
+            mj["confidence"] = confidence_from_eval(a.confidence_from, mj)
         with open(os.path.join(dst, "model.json"), "w") as f:
             json.dump(mj, f, indent=2)
         if a.int8:

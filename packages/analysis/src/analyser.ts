@@ -90,8 +90,8 @@ export class Analyser {
     for (let i = 0; i < regions.length; i++) {
       const region = regions[i]!;
       const pred = preds[i]!;
-      const { verdict, confidence } = decide(pred.score, rule);
-      const scores: Scores = { edited: pred.score, deepfake: null, retouched: null };
+      const { verdict, confidence, editedProbability } = decide(pred.score, rule);
+      const scores: Scores = { edited: pred.score, edited_probability: editedProbability, deepfake: null, retouched: null };
       let editType: EditType | null = null;
       if (pred.score >= rule.threshold) {
         const cls = await this.deps.classify(region.image, job.requestId);

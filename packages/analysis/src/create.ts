@@ -50,6 +50,7 @@ export async function createAnalyser(modelsDir: string, opts: CreateAnalyserOpti
   const rule: DecisionRule = {
     threshold: opts.rule?.threshold ?? detector.spec.threshold,
     band: [opts.rule?.low ?? detector.spec.uncertain_band[0], opts.rule?.high ?? detector.spec.uncertain_band[1]],
+    confidence: detector.spec.confidence,
   };
   const batch = opts.batch ?? { maxBatch: 8, maxWaitMs: 3 };
   const analyser = new Analyser({ detector, batcher: new MicroBatcher(detector, batch.maxBatch, batch.maxWaitMs), classify, faces, rule });

@@ -16,7 +16,15 @@ export const scoresSchema = {
   type: 'object',
   required: ['edited', 'deepfake', 'retouched'],
   additionalProperties: false,
-  properties: { edited: probability, deepfake: nullableProbability, retouched: nullableProbability },
+  properties: {
+    edited: probability,
+    edited_probability: {
+      ...probability,
+      description: 'P(edited) for the edited score, measured on validation with real and edited photos weighted equally; confidence is read from it. Absent from results made before it existed.',
+    },
+    deepfake: nullableProbability,
+    retouched: nullableProbability,
+  },
 } as const;
 
 const heatmapSchema = {

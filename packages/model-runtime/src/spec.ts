@@ -47,6 +47,11 @@ export interface ModelSpec {
    * (training/models/ensemble.py --cascade [--second-mirror]).
    */
   second_opinion?: SecondOpinion;
+  /**
+   * What an answer's confidence is read from: the probability that the input is the positive
+   * label given its score, measured on validation (training/models/train.py fit_confidence).
+   */
+  confidence?: ConfidenceMap;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -57,6 +62,49 @@ export interface SecondOpinion {
   weight: number;
   within: number;
   mirror_average?: boolean;
+}
+
+/**
+ * P(positive label | score) as knots [score, probability], scores increasing and probabilities
+ * non-decreasing, joined by straight lines and flat beyond the ends. `prior_edited` is the share
+ * of positives it assumes: the base rate at which `threshold` (the model's own) is even odds.
+ */
+export interface ConfidenceMap {
+  knots: Array<[number, number]>;
+  prior_edited: number;
+  threshold?: number;
+  method?: string;
+  n?: number;
+  fitted_on?: string;
+}
+
+/** The calibrated probability of the positive label for a score (see ConfidenceMap). */
+export function editedProbability(map: ConfidenceMap, score: number): number {
+  const k = map.knots;
+  if (score <= k[0]![0]) return k[0]![1];
+  for (let i = 1; i < k.length; i++) {
+    const [s1, p1] = k[i]!;
+    if (score <= s1) {
+      const [s0, p0] = k[i - 1]!;
+      return p0 + ((p1 - p0) * (score - s0)) / (s1 - s0);
+    }
+  }
+  return k[k.length - 1]![1];
+}
+
+function confidenceMapProblem(map: ConfidenceMap): string | null {
+  const k = map.knots;
+  if (!Array.isArray(k) || k.length === 0) return 'confidence.knots must be a non-empty list of [score, probability]';
+  for (let i = 0; i < k.length; i++) {
+    const knot = k[i];
+    if (!Array.isArray(knot) || knot.length !== 2 || !knot.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) {
+      return `confidence.knots[${i}] must be [score, probability], both in [0, 1]`;
+    }
+    if (i > 0 && !(knot[0] > k[i - 1]![0])) return 'confidence.knots must have increasing scores';
+    if (i > 0 && knot[1] < k[i - 1]![1]) return 'confidence.knots must have non-decreasing probabilities';
+  }
+  if (!(typeof map.prior_edited === 'number' && map.prior_edited > 0 && map.prior_edited < 1)) return 'confidence.prior_edited must be a number in (0, 1)';
+  return null;
 }
 
 export class ModelSpecError extends Error {}
@@ -105,6 +153,10 @@ export function readModelSpec(dir: string): ModelSpec {
   if (!(lo <= spec.threshold && spec.threshold <= hi)) fail(dir, 'uncertain_band must contain threshold');
   const within = spec.mirror_average?.within;
   if (spec.mirror_average !== undefined && !(typeof within === 'number' && within > 0 && within <= 1)) fail(dir, 'mirror_average.within must be a number in (0, 1]');
+  if (spec.confidence !== undefined) {
+    const problem = confidenceMapProblem(spec.confidence);
+    if (problem) fail(dir, problem);
+  }
   const second = spec.second_opinion;
   if (second !== undefined) {
     if (!(typeof second.file === 'string' && second.file.length > 0 && second.file !== spec.file)) fail(dir, 'second_opinion.file must name a file other than the model\'s own');

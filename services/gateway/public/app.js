@@ -280,11 +280,17 @@
     return { threshold, lo, hi, retouched: typeof t.retouched === 'number' ? t.retouched : 0.5, moved: userThreshold !== null && Math.abs(threshold - base) > 1e-9 };
   }
 
-  /** Same rule as the server: edited at or above the threshold and above the band; real below both. */
-  function decide(score, rule) {
-    if (score >= rule.threshold && score > rule.hi) return { verdict: 'edited', confidence: score };
-    if (score < rule.threshold && score < rule.lo) return { verdict: 'real', confidence: 1 - score };
-    return { verdict: 'uncertain', confidence: Math.max(score, 1 - score) };
+  /**
+   * Same rule as the server: edited at or above the threshold and above the band; real below both.
+   * The confidence is the side's probability from the server's calibrated P(edited)
+   * (scores.edited_probability; the score itself for results made before it existed).
+   */
+  function decide(scores, rule) {
+    const score = scores.edited;
+    const p = typeof scores.edited_probability === 'number' ? scores.edited_probability : score;
+    if (score >= rule.threshold && score > rule.hi) return { verdict: 'edited', confidence: p };
+    if (score < rule.threshold && score < rule.lo) return { verdict: 'real', confidence: 1 - p };
+    return { verdict: 'uncertain', confidence: Math.max(p, 1 - p) };
   }
 
   function editTypeOf(scores, verdict, rule, fallback) {
@@ -297,7 +303,7 @@
   function label(part, result = part) {
     const rule = ruleFor(result);
     if (!rule.moved) return { verdict: part.verdict, confidence: part.confidence, edit_type: part.edit_type, rule };
-    const d = decide(part.scores.edited, rule);
+    const d = decide(part.scores, rule);
     return { ...d, edit_type: editTypeOf(part.scores, d.verdict, rule, part.edit_type), rule };
   }
 
@@ -389,7 +395,7 @@
       scores.append(dt, dd);
     };
     // Edited: coloured by where the score falls under the rule shown (edited / uncertain / real).
-    addScore('Edited', r.scores.edited, decide(r.scores.edited, l.rule).verdict, '');
+    addScore('Edited', r.scores.edited, decide(r.scores, l.rule).verdict, '');
     // Deepfake vs retouched: a share between two kinds of edit, neither good nor bad.
     const why = `not assessed: the server judged this image ${r.verdict}, and the edit type is assessed only for images it judges edited`;
     addScore('Deepfake', r.scores.deepfake, 'kind', why);

@@ -3,7 +3,7 @@ import { analysisInput, createAnalyser } from '@dfd/analysis';
 import { normaliseUpload, decodeToRgb, type RgbImage } from '@dfd/imaging';
 import type { AnalysisResult, Verdict } from '@dfd/jobs';
 import type { Sample } from './dataset.js';
-import { binaryMetrics, rocAuc, rocCurve } from './metrics.js';
+import { binaryMetrics, reliability, rocAuc, rocCurve } from './metrics.js';
 import type { EvalReport, RobustnessFigures } from './report.js';
 import { laplacianVariance } from './sharpness.js';
 import { transformFile, type TransformName } from './transforms.js';
@@ -29,6 +29,8 @@ interface Judged {
 
 export interface Row extends Judged {
   sample: Sample;
+  /** The answer's confidence as served (see packages/analysis decide). */
+  confidence: number;
   /** The edit type the product reported (null unless the detector flagged the image and the classifier decided). */
   editType: 'deepfake' | 'retouched' | null;
   /** The classifier was asked (the detector's score reached its threshold on some face). */
@@ -107,6 +109,7 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
           sample,
           edited: result.scores.edited,
           verdict: result.verdict,
+          confidence: result.confidence,
           editType: result.edit_type,
           flagged: result.scores.deepfake !== null,
           sharpness: laplacianVariance(upload.image),
@@ -208,6 +211,7 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
       per_source: clsPerSource,
     },
     sharp_real: sharpReal,
+    confidence: reliability(rows.map((r) => ({ verdict: r.verdict, confidence: r.confidence, edited: isEdited(r) as 0 | 1 })), detector.spec.confidence?.prior_edited ?? 0.5),
     pointing_game: pointed.length ? { n: pointed.length, hit_rate: pointed.filter((r) => r.pointingHit).length / pointed.length } : null,
     robustness: transforms.length ? robustness : null,
     faces: opts.cropFaces ? { images_with_face: rows.filter((r) => r.faceFound).length, share: rows.length ? rows.filter((r) => r.faceFound).length / rows.length : 0 } : null,

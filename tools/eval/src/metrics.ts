@@ -80,3 +80,54 @@ export function binaryMetrics(scores: number[], labels: number[], threshold: num
     accuracy_decided: ratio(decidedRight, decided),
   };
 }
+
+export interface ReliabilityFigures {
+  /** The share of edited images the figures assume (the confidence map's own): the classes are weighted to it. */
+  prior_edited: number;
+  /** Per verdict: answers, their mean stated confidence, and how often the verdict's side was right. */
+  per_verdict: Record<'real' | 'edited' | 'uncertain', { n: number; stated: number | null; observed: number | null }>;
+  /** Expected calibration error of the decided answers: |stated − observed| over 10 confidence bins, weighted by their share. */
+  ece_decided: number | null;
+}
+
+/**
+ * Whether an answer's `confidence` means what it says: among the answers that said `real` with
+ * confidence c, about c should be real. The classes are weighted to the share of edited photos
+ * the confidence assumes (`prior`, the model's map's; 0.5 for a model without one), so a test
+ * split's own mix of real and edited images does not decide the figures. `uncertain` answers get
+ * their mean stated confidence only (they take no side).
+ */
+export function reliability(rows: Array<{ verdict: 'real' | 'edited' | 'uncertain'; confidence: number; edited: 0 | 1 }>, prior = 0.5): ReliabilityFigures {
+  const positives = rows.filter((r) => r.edited === 1).length;
+  const negatives = rows.length - positives;
+  const weight = (r: { edited: 0 | 1 }) => (r.edited === 1 ? (positives ? prior / positives : 0) : negatives ? (1 - prior) / negatives : 0);
+  const right = (r: { verdict: string; edited: 0 | 1 }) => (r.verdict === 'edited' ? r.edited === 1 : r.edited === 0);
+  const summary = (sub: typeof rows, withObserved: boolean) => {
+    const w = sub.reduce((a, r) => a + weight(r), 0);
+    return {
+      n: sub.length,
+      stated: w > 0 ? sub.reduce((a, r) => a + weight(r) * r.confidence, 0) / w : null,
+      observed: withObserved && w > 0 ? sub.reduce((a, r) => a + (right(r) ? weight(r) : 0), 0) / w : null,
+    };
+  };
+  const decided = rows.filter((r) => r.verdict !== 'uncertain');
+  const total = decided.reduce((a, r) => a + weight(r), 0);
+  let ece: number | null = null;
+  if (total > 0) {
+    ece = 0;
+    for (let b = 0; b < 10; b++) {
+      const inBin = decided.filter((r) => Math.min(9, Math.floor(r.confidence * 10)) === b);
+      const s = summary(inBin, true);
+      if (s.stated !== null && s.observed !== null) ece += (inBin.reduce((a, r) => a + weight(r), 0) / total) * Math.abs(s.stated - s.observed);
+    }
+  }
+  return {
+    prior_edited: prior,
+    per_verdict: {
+      real: summary(rows.filter((r) => r.verdict === 'real'), true),
+      edited: summary(rows.filter((r) => r.verdict === 'edited'), true),
+      uncertain: summary(rows.filter((r) => r.verdict === 'uncertain'), false),
+    },
+    ece_decided: ece,
+  };
+}

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { BinaryMetrics } from './metrics.js';
+import type { BinaryMetrics, ReliabilityFigures } from './metrics.js';
 import type { Row } from './evaluate.js';
 import type { TransformName } from './transforms.js';
 
@@ -17,6 +17,8 @@ export interface EvalReport {
     per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; auc_vs_domain_real: number | null; domain_reals: string[] | null; label: string; false_positive_rate: number | null; pointing_game: number | null }>;
   };
   classifier: { scope: string; accuracy: number | null; n: number; per_source: Record<string, { accuracy: number | null; n: number }> };
+  /** Whether the answers' confidence means what it says (metrics.reliability). */
+  confidence: ReliabilityFigures;
   sharp_real: { quartile_threshold: number; n: number; false_positive_rate: number | null; false_positive_rate_canvas: number | null } | null;
   pointing_game: { n: number; hit_rate: number } | null;
   /** transform -> source (or 'all') -> figures. */
@@ -77,6 +79,12 @@ export function toMarkdown(r: EvalReport): string {
     ...Object.entries(r.classifier.per_source).map(([s, m]) => `| ${s} | ${m.n} | ${pct(m.accuracy)} |`),
     '',
   ];
+  const c = r.confidence;
+  lines.push('## Confidence', '', 'Does an answer\'s `confidence` mean what it says? Per verdict: the mean stated confidence and how often the ' +
+    `verdict's side was right, both with the classes weighted to the share of edited photos the confidence assumes (${pct(c.prior_edited)}).`, '',
+    '| verdict | n | stated | observed |', '|---|---|---|---|',
+    ...(['real', 'edited', 'uncertain'] as const).map((v) => `| ${v} | ${c.per_verdict[v].n} | ${pct(c.per_verdict[v].stated)} | ${v === 'uncertain' ? '–' : pct(c.per_verdict[v].observed)} |`),
+    '', `Expected calibration error of the decided answers (10 bins): ${num(c.ece_decided)}.`, '');
   if (r.sharp_real) {
     lines.push('## Sharpest real photos', '', `False-positive rate on the sharpest quarter of real images (Laplacian variance ≥ ${r.sharp_real.quartile_threshold.toFixed(0)}, n = ${r.sharp_real.n}): ${pct(r.sharp_real.false_positive_rate)}` +
       (r.sharp_real.false_positive_rate_canvas === null ? '.' : `; placed on a plain canvas twice the size: ${pct(r.sharp_real.false_positive_rate_canvas)}.`), '');
@@ -135,9 +143,9 @@ const csvField = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, 
  */
 export function scoresCsv(rows: Row[]): string {
   const transforms = [...new Set(rows.flatMap((r) => Object.keys(r.transformed)))].sort() as TransformName[];
-  const head = ['file', 'label', 'source', 'edited', 'verdict', ...transforms.flatMap((t) => [`edited@${t}`, `verdict@${t}`])];
+  const head = ['file', 'label', 'source', 'edited', 'verdict', 'confidence', ...transforms.flatMap((t) => [`edited@${t}`, `verdict@${t}`])];
   const lines = rows.map((r) => [
-    csvField(r.sample.file), r.sample.label, csvField(r.sample.source), r.edited.toFixed(6), r.verdict,
+    csvField(r.sample.file), r.sample.label, csvField(r.sample.source), r.edited.toFixed(6), r.verdict, r.confidence.toFixed(6),
     ...transforms.flatMap((t) => [r.transformed[t]?.edited.toFixed(6) ?? '', r.transformed[t]?.verdict ?? '']),
   ].join(','));
   return [head.join(','), ...lines].join('\n') + '\n';

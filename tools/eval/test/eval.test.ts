@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { binaryMetrics, rocAuc } from '../src/metrics.js';
+import { binaryMetrics, reliability, rocAuc } from '../src/metrics.js';
 import { repoRoot } from '@dfd/test-support/processes';
 import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
 import { BLUE, RED, colourImage } from '@dfd/test-support/images';
@@ -20,6 +20,27 @@ describe('evaluation metrics', () => {
     assert.deepEqual(m.confusion, { tp: 1, fp: 1, tn: 1, fn: 1 });
     assert.equal(m.uncertain, 2);
     assert.equal(m.accuracy_decided, 1);
+  });
+  it('says whether stated confidence matches how often the verdict was right, at the stated base rate', () => {
+    // 4 reals, 2 edited; weighted to a base rate of 1/3 every image weighs the same here.
+    const rows = [
+      { verdict: 'real' as const, confidence: 0.9, edited: 0 as const },
+      { verdict: 'real' as const, confidence: 0.9, edited: 0 as const },
+      { verdict: 'real' as const, confidence: 0.9, edited: 1 as const },
+      { verdict: 'edited' as const, confidence: 0.7, edited: 1 as const },
+      { verdict: 'uncertain' as const, confidence: 0.6, edited: 0 as const },
+      { verdict: 'real' as const, confidence: 0.7, edited: 0 as const },
+    ];
+    const r = reliability(rows, 1 / 3);
+    assert.equal(r.per_verdict.real.n, 4);
+    assert.ok(Math.abs(r.per_verdict.real.stated! - 0.85) < 1e-9);
+    assert.ok(Math.abs(r.per_verdict.real.observed! - 0.75) < 1e-9);
+    assert.equal(r.per_verdict.edited.observed, 1);
+    assert.equal(r.per_verdict.uncertain.observed, null);
+    // Bins: 0.9 (3 answers, stated 0.9, right 2/3) and 0.7 (2 answers, stated 0.7, both right).
+    assert.ok(Math.abs(r.ece_decided! - ((3 / 5) * Math.abs(0.9 - 2 / 3) + (2 / 5) * 0.3)) < 1e-9);
+    // At an even base rate the one edited face among the `real` answers weighs twice as much.
+    assert.ok(Math.abs(reliability(rows, 0.5).per_verdict.real.observed! - 0.6) < 1e-9);
   });
 });
 
@@ -55,10 +76,12 @@ describe('npm run eval on a labelled folder', () => {
     assert.deepEqual([...readFileSync(`${out}-roc.png`).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
     // Every judged image's served score, one line each (the unreadable file is not among them).
     const lines = readFileSync(`${out}-scores.csv`, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'file,label,source,edited,verdict');
+    assert.equal(lines[0], 'file,label,source,edited,verdict,confidence');
     assert.equal(lines.length, 1 + 9);
     for (const l of lines.slice(1)) {
-      const [file, label, source, edited, verdict] = l.split(',');
+      const [file, label, source, edited, verdict, confidence] = l.split(',');
+      // The fixture detector has no confidence map: the score itself, for the verdict's side.
+      assert.ok(Math.abs(Number(confidence) - (verdict === 'edited' ? Number(edited) : 1 - Number(edited))) < 1e-5, l);
       assert.ok(!file!.includes('broken'));
       assert.equal(Number(edited) >= report.threshold, label !== 'real', l);
       assert.equal(verdict, label === 'real' ? 'real' : 'edited', l);
