@@ -20,7 +20,7 @@ export const scoresSchema = {
     edited: probability,
     edited_probability: {
       ...probability,
-      description: 'P(edited) for the edited score, measured on validation with real and edited photos weighted equally; confidence is read from it. Absent from results made before it existed.',
+      description: 'P(edited) for the edited score, measured on validation at the base rate of edited photos the detector states (its model card: the rate at which its threshold is even odds); confidence is read from it. Absent from results made before it existed.',
     },
     deepfake: nullableProbability,
     retouched: nullableProbability,

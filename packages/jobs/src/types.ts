@@ -38,9 +38,9 @@ export interface ModelRef {
 export interface Scores {
   edited: number;
   /**
-   * P(edited | edited score), measured on validation with the classes weighted equally (the
-   * detector's model.json `confidence`); what `confidence` is read from. Absent from results made
-   * before it existed, and the score itself for a model without a map.
+   * P(edited | edited score), measured on validation at the base rate of edited photos the
+   * detector's model.json `confidence` states; what `confidence` is read from. Absent from results
+   * made before it existed, and the score itself for a model without a map.
    */
   edited_probability?: number;
   deepfake: number | null;
