@@ -8,14 +8,12 @@
  * interleaved round by round so that the machine's load falls on all of them alike; the median
  * round is kept. A face's cost is one run plus the shares of validation faces that model.json
  * says take the extra runs (mirror averaging: the model again; second opinion: the second
- * network, twice when it is mirror-averaged too). A model that mirrors every input
- * (mirrorsEveryInput) is served as one batch of the face and its mirror image, so it is costed
- * that way: one run at batch 2 per face. Ratios are to the first folder (the issue's bound is 2x
- * detector 1.0.0).
+ * network, twice when it is mirror-averaged too). Ratios are to the first folder (the issue's
+ * bound is 2x detector 1.0.0).
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { mirrorsEveryInput, modelLabel, readModelSpec } from '@dfd/model-runtime';
+import { modelLabel, readModelSpec } from '@dfd/model-runtime';
 import { cpuPerRun, int8Kernels } from './ort-cost.js';
 
 const args = process.argv.slice(2);
@@ -42,38 +40,29 @@ interface Network {
 const models = args.map((dir) => {
   const spec = readModelSpec(dir);
   const cal = (spec.calibration ?? {}) as { val_share_mirrored?: number; val_share_second_opinion?: number };
-  const pair = mirrorsEveryInput(spec);
-  const shape = (batch: number) => [batch, 3, spec.preprocessing.height, spec.preprocessing.width];
-  const network = (file: string, batch = 1): Network => ({ label: modelLabel(join(dir, file)) + (batch > 1 ? ` (batch ${batch})` : ''), path: join(dir, file), shape: shape(batch), ms: [] });
-  const own = network(spec.file, pair ? 2 : 1);
-  // Beside the pair, the single run: what the face would cost run twice, for comparison.
-  const single = pair ? network(spec.file) : null;
+  const shape = [1, 3, spec.preprocessing.height, spec.preprocessing.width];
+  const network = (file: string): Network => ({ label: modelLabel(join(dir, file)), path: join(dir, file), shape, ms: [] });
+  const own = network(spec.file);
   const second = spec.second_opinion ? network(spec.second_opinion.file) : null;
   return {
     own,
-    single,
     second,
-    pair,
-    mirrorShare: spec.mirror_average && !pair ? (cal.val_share_mirrored ?? 0) : 0,
+    mirrorShare: spec.mirror_average ? (cal.val_share_mirrored ?? 0) : 0,
     secondShare: second ? (cal.val_share_second_opinion ?? 0) : 0,
     secondRuns: spec.second_opinion?.mirror_average ? 2 : 1,
   };
 });
-const networks = models.flatMap((m) => [m.own, ...(m.single ? [m.single] : []), ...(m.second ? [m.second] : [])]);
+const networks = models.flatMap((m) => (m.second ? [m.own, m.second] : [m.own]));
 const load0 = loadavg()[0]!;
 for (let r = 0; r < rounds; r++) {
   for (const n of networks) n.ms.push((await cpuPerRun(n.path, n.shape, 1, seconds)).cpuMs);
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const perFace = models.map((m) => median(m.own.ms) * (1 + m.mirrorShare) + (m.second ? median(m.second.ms) * m.secondShare * m.secondRuns : 0));
-console.log(`onnxruntime CPU ms per run (batch 1 unless said, 1 intra-op thread, median of ${rounds} interleaved rounds; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}; ${int8Kernels()})`);
+console.log(`onnxruntime CPU ms per run (batch 1, 1 intra-op thread, median of ${rounds} interleaved rounds; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}; ${int8Kernels()})`);
 for (const n of networks) console.log(`  ${n.label.padEnd(34)} ${median(n.ms).toFixed(2).padStart(8)} ms/run   (rounds ${n.ms.map((v) => v.toFixed(1)).join(' ')})`);
 console.log('per face (one run + the validation shares model.json gives the extra runs)');
 models.forEach((m, i) => {
-  const parts = [m.pair ? '1 run of the face and its mirror image together' : `1 run`, ...(m.mirrorShare ? [`${m.mirrorShare.toFixed(3)} mirrored`] : []), ...(m.second ? [`${m.secondShare.toFixed(3)} second opinions${m.secondRuns > 1 ? ', each plain and mirrored' : ''}`] : [])];
+  const parts = [`1 run`, ...(m.mirrorShare ? [`${m.mirrorShare.toFixed(3)} mirrored`] : []), ...(m.second ? [`${m.secondShare.toFixed(3)} second opinions${m.secondRuns > 1 ? ', each plain and mirrored' : ''}`] : [])];
   console.log(`  ${m.own.label.padEnd(34)} ${perFace[i]!.toFixed(2).padStart(8)} ms/face  ratio to ${models[0]!.own.label} ${(perFace[i]! / perFace[0]!).toFixed(2)}   (${parts.join(' + ')})`);
-  if (m.single) {
-    const twice = 2 * median(m.single.ms);
-    console.log(`  ${''.padEnd(34)} ${twice.toFixed(2).padStart(8)} ms/face  ratio ${(twice / perFace[0]!).toFixed(2)}   (two runs at batch 1, as before serving paired them)`);
-  }
 });

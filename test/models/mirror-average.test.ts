@@ -55,27 +55,6 @@ describe('mirror averaging near the threshold', () => {
     await steady.release();
   });
 
-  it('with a window that holds every score, runs each input and its mirror image as one batch, with the same outputs', async () => {
-    const plain = await load();
-    const every = await load(1);
-    const faces = [split(0.55), split(0.05), split(0.9, 64, true)];
-    // Counted on the real session: one run for the whole batch.
-    const runs: number[] = [];
-    const run = every.runRaw.bind(every);
-    every.runRaw = async (input, batch, session) => (runs.push(batch), run(input, batch, session));
-    const got = await every.predict(faces);
-    assert.deepEqual(runs, [6], 'the three inputs and their mirror images in one run');
-    const z = (p: number) => Math.log(p / (1 - p));
-    const mirrored = [split(0.55, 64, true), split(0.05, 64, true), split(0.9)];
-    const [one, two] = [await plain.predict(faces), await plain.predict(mirrored)];
-    faces.forEach((_, n) => {
-      const expected = 1 / (1 + Math.exp(-(z(one[n]!.score) + z(two[n]!.score)) / 2));
-      assert.ok(Math.abs(got[n]!.score - expected) < 1e-6, `face ${n}: ${got[n]!.score} vs the two runs' ${expected}`);
-    });
-    await plain.release();
-    await every.release();
-  });
-
   it('refuses a model.json whose mirror_average is not a share in (0, 1]', async () => {
     await assert.rejects(load(1.5), /mirror_average.within must be a number in \(0, 1\]/);
   });

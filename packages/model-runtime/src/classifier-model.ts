@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { resizeRgb, type RgbImage } from '@dfd/imaging';
 import { createSession, ort } from './session.js';
-import { mirrorsEveryInput, readModelSpec, sha256File, ModelSpecError, type ModelSpec } from './spec.js';
+import { readModelSpec, sha256File, ModelSpecError, type ModelSpec } from './spec.js';
 
 /**
  * Class activation map of the positive class, row-major, min-max scaled to 0..1. For two-class
@@ -71,19 +71,6 @@ function averageMirrored(raw: RawOutputs, n: number, mirrored: RawOutputs, k: nu
       for (let x = 0; x < w; x++) raw.cam[a + x] = (raw.cam[a + x]! + mirrored.cam[b + w - 1 - x]!) / 2;
     }
   }
-}
-
-/** A batch's outputs cut in two after its first `n` inputs (views on the same arrays). */
-function splitBatch(raw: RawOutputs, n: number): [RawOutputs, RawOutputs] {
-  const per = raw.camDims ? raw.camDims[1] * raw.camDims[2] * raw.camDims[3] : 0;
-  const part = (from: number, to: number): RawOutputs => ({
-    logits: raw.logits.subarray(from * raw.classes, to * raw.classes),
-    classes: raw.classes,
-    cam: raw.cam ? raw.cam.subarray(from * per, to * per) : null,
-    camDims: raw.camDims ? [to - from, raw.camDims[1], raw.camDims[2], raw.camDims[3]] : null,
-  });
-  const total = raw.logits.length / raw.classes;
-  return [part(0, n), part(n, total)];
 }
 
 /** The inputs `pick` of an NCHW batch, in that order. */
@@ -245,37 +232,16 @@ export class ImageClassifierModel {
   async predict(images: RgbImage[]): Promise<Prediction[]> {
     if (images.length === 0) return [];
     const input = await this.preprocess(images);
+    const raw = await this.outputs(input, images.length);
     const { width: W, height: H } = this.spec.preprocessing;
-    const all = images.map((_, n) => n);
-    const within = this.spec.mirror_average?.within;
-    // A window that holds every possible score (2.5.x: within 1) mirrors every input whatever its
-    // first score: the plain and mirrored inputs then go through the network as one batch, one call
-    // instead of two, with the same outputs (each input's arithmetic is its own) and no more CPU
-    // (2.5.2 on an AVX2 CPU: 25.7-30.5 ms for a batch of two, 27.5-32.9 ms for two runs).
-    const everyInput = mirrorsEveryInput(this.spec);
-    let raw: RawOutputs;
-    let plain: number[];
-    let again: number[];
     const scores = () => images.map((_, n) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!);
-    const near = (w: number | undefined, score: number[]) =>
-      w ? score.flatMap((s, n) => (Math.abs(s - this.spec.threshold) <= w ? [n] : [])) : [];
-    if (everyInput) {
-      const both = new Float32Array(2 * input.length);
-      both.set(input);
-      both.set(mirrorPlanes(input, all, W, H), input.length);
-      const [first, mirrored] = splitBatch(await this.outputs(both, 2 * images.length), images.length);
-      raw = first;
-      plain = scores();
-      again = all;
-      all.forEach((n) => averageMirrored(raw, n, mirrored, n));
-    } else {
-      raw = await this.outputs(input, images.length);
-      plain = scores();
-      again = near(within, plain);
-      if (again.length > 0) {
-        const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
-        again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
-      }
+    const near = (within: number | undefined, score: number[]) =>
+      within ? score.flatMap((s, n) => (Math.abs(s - this.spec.threshold) <= within ? [n] : [])) : [];
+    const plain = scores();
+    const again = near(this.spec.mirror_average?.within, plain);
+    if (again.length > 0) {
+      const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
+      again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
     }
     const second = this.spec.second_opinion;
     // A mirror-averaged second opinion is decided on the score after the mirror step, so that a

@@ -78,15 +78,6 @@ export interface ConfidenceMap {
   fitted_on?: string;
 }
 
-/**
- * Whether mirror averaging's window holds every possible score (2.5.x: within 1), so that every
- * input is also run mirrored whatever its first score: serving then runs the two as one batch.
- */
-export function mirrorsEveryInput(spec: ModelSpec): boolean {
-  const within = spec.mirror_average?.within;
-  return within !== undefined && within >= Math.max(spec.threshold, 1 - spec.threshold);
-}
-
 /** The calibrated probability of the positive label for a score (see ConfidenceMap). */
 export function editedProbability(map: ConfidenceMap, score: number): number {
   const k = map.knots;
