@@ -242,7 +242,7 @@ def main():
     metrics["auc"] = T.roc_auc(ty, served_s)
     metrics["accuracy"] = float(((served_s >= thr) == ty).mean())
     metrics["per_source"] = T.per_source_figures(lab[test], served_s, src[test], thr)
-    metrics["calibration_detector"] = calib
+    metrics["calibration_detector"] = T.without_confidence(calib)
 
     added_mj = json.load(open(os.path.join(T.HERE, "runs", args.add_run, "metrics.json") if args.add_run else
                               os.path.join(args.add, "detector", "model.json")))
@@ -341,7 +341,7 @@ def cascade(args, run_dir, t0, base, added, base_dirs, base_mj, crops, val, test
     T.log(f"TEST cascade: verdicts that flip when the crop is mirrored {flips:.4f}")
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
                "auc": T.roc_auc(ty, served_s), "flip_rate_crop_mirrored": round(flips, 4), "accuracy": float(((served_s >= thr) == ty).mean()),
-               "per_source": T.per_source_figures(lab[test], served_s, src[test], thr), "calibration_detector": calib,
+               "per_source": T.per_source_figures(lab[test], served_s, src[test], thr), "calibration_detector": T.without_confidence(calib),
                "test_share_mirrored": round(share(mw), 4), "test_share_second_opinion": round(share(sw, second_on), 4)}
     added_training = (run_training_record(args.add_run) if args.add_run else
                       json.load(open(os.path.join(args.add, "detector", "model.json"))).get("training"))

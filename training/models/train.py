@@ -654,6 +654,12 @@ def calibrate(y, s, src, max_fpr=0.05, max_uncertain=0.15, target_acc=0.92, thre
 CONFIDENCE_BINS = 20
 
 
+def without_confidence(calib):
+    """A calibration as logged and kept in model.json "calibration": its confidence map lives once,
+    in model.json "confidence" (export, quantize.recalibrate_int8)."""
+    return {k: v for k, v in calib.items() if k != "confidence"}
+
+
 def fit_confidence(y, s, threshold, bins=CONFIDENCE_BINS):
     """What an answer's `confidence` is read from (model.json "confidence", packages/model-runtime
     editedProbability): the probability that a face is edited given its served score, measured on
@@ -1070,7 +1076,7 @@ def export(net, name, head, out_dir, size, labels, calib, description, training,
                           "face_crop": served.FACE_CROP},
         "labels": labels, "positive_label": labels[1], "score": "softmax(logits)[1]",
         "threshold": calib["threshold"], "uncertain_band": calib["uncertain_band"],
-        "calibration": {k: v for k, v in calib.items() if k != "confidence"},
+        "calibration": without_confidence(calib),
         # The detector's answers read their confidence from this (fit_confidence); the classifier's do not.
         **({"confidence": calib["confidence"]} if name == "detector" and calib.get("confidence") else {}),
         **({"mirror_average": {"within": mirror_within}} if mirror_within else {}),
@@ -1481,7 +1487,7 @@ def main():
                                     "generated faces (1); swaps and Photoshop edits image-level only",
                 "libraries": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
                               "pillow": Image.__version__}}
-    metrics["calibration_detector"] = {k: v for k, v in calib_det.items() if k != "confidence"}  # the knots go to model.json "confidence"
+    metrics["calibration_detector"] = without_confidence(calib_det)
     metrics["calibration_classifier"] = calib_cls
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:
         json.dump({"metrics": metrics, "training": training}, f, indent=2)
