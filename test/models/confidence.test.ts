@@ -43,8 +43,8 @@ describe('confidence from the calibration map', () => {
       [{ prior_edited: 0.5, knots: [[0.2, 1.5]] }, /both in \[0, 1\]/],
       [{ prior_edited: 1, knots: [[0.2, 0.5]] }, /prior_edited/],
     ];
-    for (const [confidence, why] of cases) {
-      const dir = join(tmp, `bad-${cases.findIndex((c) => c[0] === confidence)}`);
+    for (const [i, [confidence, why]] of cases.entries()) {
+      const dir = join(tmp, `bad-${i}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...spec, confidence }));
       assert.throws(() => readModelSpec(dir), why);

@@ -420,8 +420,7 @@ def recalibrate_int8(mj, float_paths, model_dir, landmarks, seed, threads, mirro
     mj["quantization"]["float_metrics"] = {k: mj["metrics"][k] for k in ("split", "n", "auc", "accuracy") if k in mj["metrics"]}
     # Confidence as users get it: fitted on the int8 network's served validation scores.
     confidence = T.fit_confidence(vy, vq, thr)
-    calib.pop("confidence", None)
-    mj.update(threshold=thr, uncertain_band=calib["uncertain_band"], calibration=calib)
+    mj.update(threshold=thr, uncertain_band=calib["uncertain_band"], calibration=T.without_confidence(calib))
     if confidence:
         mj["confidence"] = confidence
     else:

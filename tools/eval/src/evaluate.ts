@@ -211,7 +211,7 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
       per_source: clsPerSource,
     },
     sharp_real: sharpReal,
-    confidence: reliability(rows.map((r) => ({ verdict: r.verdict, confidence: r.confidence, edited: isEdited(r) as 0 | 1 })), detector.spec.confidence?.prior_edited ?? 0.5),
+    confidence: reliability(rows.map((r) => ({ verdict: r.verdict, confidence: r.confidence, edited: isEdited(r) })), detector.spec.confidence?.prior_edited ?? 0.5),
     pointing_game: pointed.length ? { n: pointed.length, hit_rate: pointed.filter((r) => r.pointingHit).length / pointed.length } : null,
     robustness: transforms.length ? robustness : null,
     faces: opts.cropFaces ? { images_with_face: rows.filter((r) => r.faceFound).length, share: rows.length ? rows.filter((r) => r.faceFound).length / rows.length : 0 } : null,

@@ -102,8 +102,9 @@ export function reliability(rows: Array<{ verdict: 'real' | 'edited' | 'uncertai
   const negatives = rows.length - positives;
   const weight = (r: { edited: 0 | 1 }) => (r.edited === 1 ? (positives ? prior / positives : 0) : negatives ? (1 - prior) / negatives : 0);
   const right = (r: { verdict: string; edited: 0 | 1 }) => (r.verdict === 'edited' ? r.edited === 1 : r.edited === 0);
+  const totalWeight = (sub: typeof rows) => sub.reduce((a, r) => a + weight(r), 0);
   const summary = (sub: typeof rows, withObserved: boolean) => {
-    const w = sub.reduce((a, r) => a + weight(r), 0);
+    const w = totalWeight(sub);
     return {
       n: sub.length,
       stated: w > 0 ? sub.reduce((a, r) => a + weight(r) * r.confidence, 0) / w : null,
@@ -111,23 +112,21 @@ export function reliability(rows: Array<{ verdict: 'real' | 'edited' | 'uncertai
     };
   };
   const decided = rows.filter((r) => r.verdict !== 'uncertain');
-  const total = decided.reduce((a, r) => a + weight(r), 0);
+  const total = totalWeight(decided);
   let ece: number | null = null;
   if (total > 0) {
-    ece = 0;
-    for (let b = 0; b < 10; b++) {
-      const inBin = decided.filter((r) => Math.min(9, Math.floor(r.confidence * 10)) === b);
-      const s = summary(inBin, true);
-      if (s.stated !== null && s.observed !== null) ece += (inBin.reduce((a, r) => a + weight(r), 0) / total) * Math.abs(s.stated - s.observed);
-    }
+    // Ten bins of stated confidence, each weighted by its share of the decided answers.
+    const bins = Array.from({ length: 10 }, () => [] as typeof rows);
+    for (const r of decided) bins[Math.min(9, Math.floor(r.confidence * 10))]!.push(r);
+    ece = bins.reduce((sum, bin) => {
+      const s = summary(bin, true);
+      return s.stated === null || s.observed === null ? sum : sum + (totalWeight(bin) / total) * Math.abs(s.stated - s.observed);
+    }, 0);
   }
+  const byVerdict = (v: 'real' | 'edited' | 'uncertain') => rows.filter((r) => r.verdict === v);
   return {
     prior_edited: prior,
-    per_verdict: {
-      real: summary(rows.filter((r) => r.verdict === 'real'), true),
-      edited: summary(rows.filter((r) => r.verdict === 'edited'), true),
-      uncertain: summary(rows.filter((r) => r.verdict === 'uncertain'), false),
-    },
+    per_verdict: { real: summary(byVerdict('real'), true), edited: summary(byVerdict('edited'), true), uncertain: summary(byVerdict('uncertain'), false) },
     ece_decided: ece,
   };
 }
