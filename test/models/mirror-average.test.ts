@@ -37,6 +37,7 @@ describe('mirror averaging near the threshold', () => {
     assert.ok(Math.abs(a!.score - b!.score) > 0.05, `the model is not mirror-symmetric (${a!.score.toFixed(3)} vs ${b!.score.toFixed(3)})`);
     assert.ok(Math.abs(a!.score - 0.5) <= 0.2 && Math.abs(b!.score - 0.5) <= 0.2, 'both within 0.2 of the threshold');
     const [sa, sb] = await steady.predict(near);
+    assert.deepEqual(steady.usage, { inputs: 2, mirrored: 2, secondOpinion: 0 }, 'both paid the mirrored run');
     assert.ok(Math.abs(sa!.score - sb!.score) < 1e-6, `averaged: ${sa!.score} vs ${sb!.score}`);
     // The average of the two logits, i.e. sigmoid of the mean logit difference.
     const z = (p: number) => Math.log(p / (1 - p));
@@ -51,6 +52,8 @@ describe('mirror averaging near the threshold', () => {
     const [q] = await steady.predict([far]);
     assert.ok(Math.abs(p!.score - 0.5) > 0.2, `far from the threshold (${p!.score.toFixed(3)})`);
     assert.equal(q!.score, p!.score, 'outside the band the score is the single run');
+    assert.deepEqual(steady.usage, { inputs: 3, mirrored: 2, secondOpinion: 0 }, 'the far face was run once');
+    assert.equal(plain.usage.mirrored, 0);
     await plain.release();
     await steady.release();
   });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageClassifierModel, resolveModelDir } from '@dfd/model-runtime';
@@ -69,5 +69,46 @@ describe('smoke training run', () => {
     assert.ok(cspec.second_opinion.parity.reference, 'the second network\'s parity is onnxruntime\'s int8 outputs');
     assert.ok(readFileSync(join(cascadeDir, 'second.onnx')).toString('latin1').includes('DequantizeLinear'), 'the second network is in QDQ form');
     await checkParity(cascadeDir);
+
+    // A shipped version's mirror window changed and nothing else (promote.py --from-version
+    // --mirror-within): the served share and the confidence map come from an eval of the validation
+    // split made with the new window, and an eval made with another window is refused.
+    const shipped = mkdtempSync(join(tmpdir(), 'dfd-smoke-window-'));
+    const withWindow = mkdtempSync(join(tmpdir(), 'dfd-smoke-window-eval-'));
+    for (const name of ['detector', 'classifier']) {
+      cpSync(resolveModelDir(out, name), join(shipped, name, '0.0.0-smoke'), { recursive: true });
+      cpSync(resolveModelDir(out, name), join(withWindow, name, '0.0.0-smoke'), { recursive: true });
+    }
+    const evalSpec = join(withWindow, 'detector', '0.0.0-smoke', 'model.json');
+    writeFileSync(evalSpec, JSON.stringify({ ...JSON.parse(readFileSync(evalSpec, 'utf8')), mirror_average: { within: 1 } }));
+    const data = mkdtempSync(join(tmpdir(), 'dfd-smoke-window-data-'));
+    const splitRows = ['file,split'];
+    for (const [label, rgb] of [['real', BLUE], ['deepfake', RED]] as const) {
+      mkdirSync(join(data, label, 'src'), { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        writeFileSync(join(data, label, 'src', `${i}.png`), await colourImage('png', rgb, 64, i));
+        splitRows.push(`${label}/src/${i}.png,val`);
+      }
+    }
+    writeFileSync(join(data, 'split.csv'), splitRows.join('\n') + '\n');
+    const prefix = join(data, 'val');
+    const ev = spawnSync(process.execPath, [join(repoRoot, 'tools/eval/dist/main.js'), '--data', data, '--split-file', join(data, 'split.csv'), '--split', 'val',
+      '--out', prefix, '--models', withWindow, '--no-crop', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(ev.status, 0, ev.stderr);
+    const promote = (version: string, within: string) => spawnSync(trainingPython, [join(repoRoot, 'training/models/promote.py'), '--models', shipped,
+      '--from-version', '0.0.0-smoke', '--version', version, '--mirror-within', within, '--confidence-from', prefix], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    const ok = promote('0.0.1-smoke', '1');
+    assert.equal(ok.status, 0, `promote.py --mirror-within failed:\n${ok.stdout.slice(-2000)}\n${ok.stderr.slice(-3000)}`);
+    const before = JSON.parse(readFileSync(join(shipped, 'detector', '0.0.0-smoke', 'model.json'), 'utf8'));
+    const after = JSON.parse(readFileSync(join(shipped, 'detector', '0.0.1-smoke', 'model.json'), 'utf8'));
+    assert.deepEqual(after.mirror_average, { within: 1 });
+    assert.equal(after.calibration.val_share_mirrored, 1, 'every validation input took the mirrored run');
+    assert.deepEqual([after.threshold, after.uncertain_band, after.sha256], [before.threshold, before.uncertain_band, before.sha256]);
+    assert.equal(after.confidence.n, 6);
+    await checkParity(join(shipped, 'detector', '0.0.1-smoke'));
+    const refused = promote('0.0.2-smoke', '0.5');
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /not an eval made with mirror window 0\.5 \(it says 1\)/);
+    assert.ok(!existsSync(join(shipped, 'detector', '0.0.2-smoke')), 'a refusal leaves no half-made version');
   });
 });

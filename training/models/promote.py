@@ -4,8 +4,12 @@ models/<name>/<version>/ with the version written into model.json, then writes t
 
   promote.py --run RUN --version 2.0.0 [--models DIR] [--eval REPORT.json] [--remove-older]
   promote.py --from-version 2.4.0 --version 2.5.1 --int8 --landmarks .cache/landmarks-<key>.jsonl [--mirror-within 1]
+  promote.py --from-version 2.5.2 --version 2.5.3 --mirror-within 0.5 --confidence-from PREFIX
 
---from-version copies a shipped version instead of a run. --int8 then quantises both networks
+--from-version copies a shipped version instead of a run. With --mirror-within and no --int8 it
+changes only the detector's mirror window: the threshold and band stay, and the served share of
+validation faces that take the mirrored run and the confidence map come from an eval of the
+validation split made with the new window (--confidence-from). --int8 instead quantises both networks
 (quantize.py: static int8, calibrated on served training crops, checked against float on
 validation crops), takes the detector's threshold, band and mirror window from the float network's
 served-mode validation scores, and measures the int8 network's validation and test figures at them
@@ -34,6 +38,11 @@ def confidence_from_eval(prefix, mj):
     import csv
     import train as T
     report = json.load(open(prefix + ".json"))
+    window = (mj.get("mirror_average") or {}).get("within")
+    if "serving" in report and report["serving"]["mirror_within"] != window:
+        sys.exit(f"{prefix}.json: made with mirror window {report['serving']['mirror_within']}, not {window}")
+    if report["threshold"] != mj["threshold"] or report["uncertain_band"] != mj["uncertain_band"]:
+        sys.exit(f"{prefix}.json: made at threshold {report['threshold']} and band {report['uncertain_band']}, not {mj['threshold']} and {mj['uncertain_band']}")
     used = {m["name"]: m["sha256"] for m in report["models"]}
     if used.get("detector") != mj["sha256"]:
         sys.exit(f"{prefix}.json: made with detector {used.get('detector', 'none')[:12]}, not {mj['sha256'][:12]}")
@@ -45,6 +54,22 @@ def confidence_from_eval(prefix, mj):
     return conf
 
 
+def set_mirror_window(mj, within, prefix):
+    """A shipped detector's mirror window changed, nothing else: the share of faces that now take the
+    mirrored run is the one serving measured on the validation split with this window (the eval's
+    `serving`), not a share estimated from scores made another way."""
+    report = json.load(open(prefix + ".json"))
+    serving = report.get("serving")
+    if not serving or serving["mirror_within"] != within:
+        sys.exit(f"{prefix}.json: not an eval made with mirror window {within} (it says {serving and serving['mirror_within']})")
+    mj["mirror_average"] = {"within": within}
+    cal = mj["calibration"]
+    cal["mirror_average_within"] = within
+    cal["val_share_mirrored"] = round(serving["mirrored_share"], 4)
+    cal["mirror_window_measured_on"] = (f"{serving['detector_inputs']} validation inputs scored through serving "
+                                        f"(npm run eval --split val); threshold and band unchanged")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     src_arg = ap.add_mutually_exclusive_group(required=True)
@@ -53,7 +78,8 @@ def main(argv=None):
     ap.add_argument("--int8", action="store_true", help="quantise both networks (quantize.py) after copying")
     ap.add_argument("--landmarks", help="--int8: the serving face stage's landmarks (.cache/landmarks-<key>.jsonl)")
     ap.add_argument("--mirror-within", type=float, default=None,
-                    help="--int8: the detector's mirror window, fixed (1 = every face; default: calibrated as train.py does)")
+                    help="the detector's mirror window (1 = every face). With --int8: fixed before recalibrating (default: "
+                         "calibrated as train.py does); without: the one change to a shipped version (needs --confidence-from)")
     ap.add_argument("--version", required=True)
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--eval", default=None, help="eval report (npm run eval --out PREFIX -> PREFIX.json) for the cards")
@@ -69,6 +95,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.int8 and not a.landmarks:
         ap.error("--int8 needs --landmarks (calibration and check crops are cut where serving finds the face)")
+    new_window = a.mirror_within is not None and not a.int8
+    if new_window and not (a.from_version and a.confidence_from):
+        ap.error("--mirror-within without --int8 changes a shipped version's window: it needs --from-version and --confidence-from "
+                 "(an eval of the validation split made with the new window, for the served share and the confidence map)")
     run_dir = None if a.from_version else a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
     source = lambda name: os.path.join(a.models, name, a.from_version) if a.from_version else os.path.join(run_dir, "export", name)
     for name in ("detector", "classifier"):
@@ -85,16 +115,19 @@ def main(argv=None):
             break
         src = source(name)
         dst = os.path.join(a.models, name, a.version)
-        os.makedirs(dst)
         mj = json.load(open(os.path.join(src, "model.json")))
-        # The model's own graph, and a cascade's second network beside it (model.json second_opinion).
-        for f in [mj["file"]] + ([mj["second_opinion"]["file"]] if "second_opinion" in mj else []):
-            shutil.copy2(os.path.join(src, f), dst)
         mj["version"] = a.version
         if a.from_version:
             mj["promoted_from"] = f"{name} {a.from_version}"
+        # Checked against the eval before anything is written: a refusal leaves no half-made version.
+        if name == "detector" and new_window:
+            set_mirror_window(mj, a.mirror_within, a.confidence_from)
         if name == "detector" and a.confidence_from:
             mj["confidence"] = confidence_from_eval(a.confidence_from, mj)
+        os.makedirs(dst)
+        # The model's own graph, and a cascade's second network beside it (model.json second_opinion).
+        for f in [mj["file"]] + ([mj["second_opinion"]["file"]] if "second_opinion" in mj else []):
+            shutil.copy2(os.path.join(src, f), dst)
         with open(os.path.join(dst, "model.json"), "w") as f:
             json.dump(mj, f, indent=2)
         if a.int8:

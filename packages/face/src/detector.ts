@@ -1,5 +1,5 @@
 import type { RgbImage } from '@dfd/imaging';
-import { createSession, ort } from '@dfd/model-runtime';
+import { createSession, float32Scratch, ort } from '@dfd/model-runtime';
 import { cropPadResizeNchw, type IntRect } from './preprocess.js';
 import { readFaceModelSpec, type LoadedSpec } from './spec.js';
 
@@ -76,9 +76,14 @@ export class TinyFaceDetector {
     const S = opts.inputSize;
     if (S % 32 !== 0) throw new Error(`inputSize must be divisible by 32, got ${S}`);
     const r = region ?? { x: 0, y: 0, width: img.width, height: img.height };
-    const input = cropPadResizeNchw(img, r, S, false);
+    const input = cropPadResizeNchw(img, r, S, false, float32Scratch.take(3 * S * S));
     const inputName = this.session.inputNames[0]!;
-    const res = await this.session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, S, S]) });
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = await this.session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, S, S]) });
+    } finally {
+      float32Scratch.give(input);
+    }
     const grid = res[this.session.outputNames[0]!]!;
     const dets = this.decode(grid.data as Float32Array, Number(grid.dims[1]), r.width, r.height, S, opts.scoreThreshold);
     for (const d of dets) {

@@ -1,5 +1,5 @@
 import type { RgbImage } from '@dfd/imaging';
-import { createSession, ort } from '@dfd/model-runtime';
+import { createSession, float32Scratch, ort } from '@dfd/model-runtime';
 import { cropPadResizeNchw, type IntRect } from './preprocess.js';
 import { readFaceModelSpec, type LoadedSpec } from './spec.js';
 
@@ -74,11 +74,14 @@ export class LandmarkNet {
     if (crops.length === 0) return [];
     const S = this.loaded.spec.preprocessing.input_size;
     const per = 3 * S * S;
-    const input = new Float32Array(per * crops.length);
+    const input = float32Scratch.take(per * crops.length);
     crops.forEach((r, i) => cropPadResizeNchw(img, r, S, true, input, i * per, mirrored[i] ?? false));
-    const res = await this.session.run({
-      [this.session.inputNames[0]!]: new ort.Tensor('float32', input, [crops.length, 3, S, S]),
-    });
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = await this.session.run({ [this.session.inputNames[0]!]: new ort.Tensor('float32', input, [crops.length, 3, S, S]) });
+    } finally {
+      float32Scratch.give(input);
+    }
     const out = res[this.session.outputNames[0]!]!.data as Float32Array;
     return crops.map((r, i) => {
       // FaceLandmark68NetBase.postProcess: undo the (assumed symmetric) padding of the short side.

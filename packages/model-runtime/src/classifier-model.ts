@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { resizeRgb, type RgbImage } from '@dfd/imaging';
+import { float32Scratch } from './scratch.js';
 import { createSession, ort } from './session.js';
 import { readModelSpec, sha256File, ModelSpecError, type ModelSpec } from './spec.js';
 
@@ -44,7 +45,7 @@ interface RawOutputs {
 /** The inputs `pick` of an NCHW batch, each mirrored left to right. */
 function mirrorPlanes(input: Float32Array, pick: number[], W: number, H: number): Float32Array {
   const per = 3 * W * H;
-  const out = new Float32Array(pick.length * per);
+  const out = float32Scratch.take(pick.length * per);
   pick.forEach((n, k) => {
     // Row by row: a native copy and reverse, about twice as fast as an element loop.
     for (let row = 0; row < 3 * H; row++) {
@@ -76,7 +77,7 @@ function averageMirrored(raw: RawOutputs, n: number, mirrored: RawOutputs, k: nu
 /** The inputs `pick` of an NCHW batch, in that order. */
 function pickPlanes(input: Float32Array, pick: number[], W: number, H: number): Float32Array {
   const per = 3 * W * H;
-  const out = new Float32Array(pick.length * per);
+  const out = float32Scratch.take(pick.length * per);
   pick.forEach((n, k) => out.set(input.subarray(n * per, (n + 1) * per), k * per));
   return out;
 }
@@ -97,7 +98,19 @@ function blendSecond(raw: RawOutputs, n: number, second: RawOutputs, k: number, 
  * An image classifier described by a model.json: does the preprocessing the spec asks for,
  * runs the ONNX session and reads softmax scores and the class activation map.
  */
+/** How many inputs `predict` scored and how many of them paid each extra run, since the model loaded. */
+export interface PredictUsage {
+  inputs: number;
+  /** Inputs run again mirrored (`mirror_average`). */
+  mirrored: number;
+  /** Inputs also run through the second network (`second_opinion`). */
+  secondOpinion: number;
+}
+
 export class ImageClassifierModel {
+  /** Counted so that `npm run eval` can report the served share of faces that take the extra runs (what a face costs). */
+  readonly usage: PredictUsage = { inputs: 0, mirrored: 0, secondOpinion: 0 };
+
   private constructor(
     readonly spec: ModelSpec,
     readonly dir: string,
@@ -146,11 +159,11 @@ export class ImageClassifierModel {
   }
   private table: Float32Array | undefined;
 
-  /** NCHW float32 for a batch, exactly as model.json describes. */
-  async preprocess(images: RgbImage[]): Promise<Float32Array> {
+  /** NCHW float32 for a batch, exactly as model.json describes (written into `out` when given). */
+  async preprocess(images: RgbImage[], out?: Float32Array): Promise<Float32Array> {
     const { width: W, height: H, channel_order } = this.spec.preprocessing;
     const plane = W * H;
-    const out = new Float32Array(images.length * 3 * plane);
+    out ??= new Float32Array(images.length * 3 * plane);
     // Face crops come at the model's size already; resizeRgb hands those back untouched.
     const resized = await Promise.all(images.map((img) => resizeRgb(img, W, H)));
     const [r, g, b] = channel_order === 'BGR' ? [2, 1, 0] : [0, 1, 2];
@@ -231,33 +244,53 @@ export class ImageClassifierModel {
    */
   async predict(images: RgbImage[]): Promise<Prediction[]> {
     if (images.length === 0) return [];
-    const input = await this.preprocess(images);
-    const raw = await this.outputs(input, images.length);
     const { width: W, height: H } = this.spec.preprocessing;
-    const scores = () => images.map((_, n) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!);
+    const input = await this.preprocess(images, float32Scratch.take(images.length * 3 * W * H));
+    const spent: Float32Array[] = [input];
+    try {
+      return await this.postprocessed(images.length, input, spent);
+    } finally {
+      float32Scratch.give(...spent);
+    }
+  }
+
+  /** predict() past preprocessing; every input buffer it makes goes into `spent`, for the pool. */
+  private async postprocessed(count: number, input: Float32Array, spent: Float32Array[]): Promise<Prediction[]> {
+    const raw = await this.outputs(input, count);
+    const { width: W, height: H } = this.spec.preprocessing;
+    const scores = () => Array.from({ length: count }, (_, n) => softmax(raw.logits, n * raw.classes, raw.classes)[this.positiveIndex]!);
     const near = (within: number | undefined, score: number[]) =>
       within ? score.flatMap((s, n) => (Math.abs(s - this.spec.threshold) <= within ? [n] : [])) : [];
     const plain = scores();
     const again = near(this.spec.mirror_average?.within, plain);
+    this.usage.inputs += count;
+    this.usage.mirrored += again.length;
     if (again.length > 0) {
-      const mirrored = await this.outputs(mirrorPlanes(input, again, W, H), again.length);
+      const planes = mirrorPlanes(input, again, W, H);
+      spent.push(planes);
+      const mirrored = await this.outputs(planes, again.length);
       again.forEach((n, k) => averageMirrored(raw, n, mirrored, k));
     }
     const second = this.spec.second_opinion;
     // A mirror-averaged second opinion is decided on the score after the mirror step, so that a
     // face and its mirror image are consulted alike.
     const consult = this.secondSession && second ? near(second.within, second.mirror_average && again.length > 0 ? scores() : plain) : [];
+    this.usage.secondOpinion += consult.length;
     if (consult.length > 0) {
-      const other = await this.outputs(pickPlanes(input, consult, W, H), consult.length, this.secondSession!);
+      const picked = pickPlanes(input, consult, W, H);
+      spent.push(picked);
+      const other = await this.outputs(picked, consult.length, this.secondSession!);
       const same = other.classes === raw.classes && (raw.camDims === null || other.camDims?.slice(1).join() === raw.camDims.slice(1).join());
       if (!same) throw new ModelSpecError(`${join(this.dir, second!.file)}: outputs [${other.classes}] / [${other.camDims?.join()}] do not match the model's [${raw.classes}] / [${raw.camDims?.join()}]`);
       if (second!.mirror_average) {
-        const mirrored = await this.outputs(mirrorPlanes(input, consult, W, H), consult.length, this.secondSession!);
+        const planes = mirrorPlanes(input, consult, W, H);
+        spent.push(planes);
+        const mirrored = await this.outputs(planes, consult.length, this.secondSession!);
         consult.forEach((_, k) => averageMirrored(other, k, mirrored, k));
       }
       consult.forEach((n, k) => blendSecond(raw, n, other, k, second!.weight));
     }
-    return this.decode(raw, images.length);
+    return this.decode(raw, count);
   }
 
   async release(): Promise<void> {

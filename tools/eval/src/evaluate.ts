@@ -214,6 +214,12 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
     confidence: reliability(rows.map((r) => ({ verdict: r.verdict, confidence: r.confidence, edited: isEdited(r) })), detector.spec.confidence?.prior_edited ?? 0.5),
     pointing_game: pointed.length ? { n: pointed.length, hit_rate: pointed.filter((r) => r.pointingHit).length / pointed.length } : null,
     robustness: transforms.length ? robustness : null,
+    serving: {
+      mirror_within: detector.spec.mirror_average?.within ?? null,
+      detector_inputs: detector.usage.inputs,
+      mirrored_share: detector.usage.inputs ? detector.usage.mirrored / detector.usage.inputs : null,
+      second_opinion_share: detector.usage.inputs ? detector.usage.secondOpinion / detector.usage.inputs : null,
+    },
     faces: opts.cropFaces ? { images_with_face: rows.filter((r) => r.faceFound).length, share: rows.length ? rows.filter((r) => r.faceFound).length / rows.length : 0 } : null,
     seconds: (performance.now() - started) / 1000,
   };

@@ -24,7 +24,19 @@ export interface EvalReport {
   /** transform -> source (or 'all') -> figures. */
   robustness: Record<string, Record<string, RobustnessFigures>> | null;
   faces: { images_with_face: number; share: number } | null;
+  /** What the detector's postprocessing ran (ImageClassifierModel.usage): the served cost per face. */
+  serving: ServingFigures;
   seconds: number;
+}
+
+export interface ServingFigures {
+  /** model.json mirror_average.within, null without mirror averaging. */
+  mirror_within: number | null;
+  /** Faces (or whole images) the detector scored, the robustness transforms' included. */
+  detector_inputs: number;
+  /** Shares of them run again mirrored and through a second network. */
+  mirrored_share: number | null;
+  second_opinion_share: number | null;
 }
 
 export interface RobustnessFigures {
@@ -102,6 +114,11 @@ export function toMarkdown(r: EvalReport): string {
     }
     lines.push('');
   }
+  const sv = r.serving;
+  lines.push('## Serving cost', '', `The detector scored ${sv.detector_inputs} inputs` + (sv.mirror_within === null ? ' without mirror averaging' :
+    `; ${pct(sv.mirrored_share)} of them were run again mirrored (model.json mirror window ${sv.mirror_within})`) +
+    (sv.second_opinion_share ? `; ${pct(sv.second_opinion_share)} went to the second network` : '') +
+    `: ${(1 + (sv.mirrored_share ?? 0)).toFixed(2)} runs of its network per input.`, '');
   if (r.faces) lines.push('## Face stage', '', `A face was found in ${r.faces.images_with_face} of ${r.images} images (${pct(r.faces.share)}).`, '');
   if (r.failed.length) lines.push('## Unreadable files', '', ...r.failed.slice(0, 20).map((f) => `- ${f.file}: ${f.error}`), '');
   return lines.join('\n');

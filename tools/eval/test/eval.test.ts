@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { binaryMetrics, reliability, rocAuc } from '../src/metrics.js';
 import { repoRoot } from '@dfd/test-support/processes';
-import { writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
+import { writeTinyModel, writeTinyModelSet } from '@dfd/test-support/tiny-onnx';
 import { BLUE, RED, colourImage } from '@dfd/test-support/images';
 
 describe('evaluation metrics', () => {
@@ -72,6 +72,8 @@ describe('npm run eval on a labelled folder', () => {
     assert.equal(report.classifier.per_source.ps.accuracy, 1);
     assert.equal(report.classifier.per_source.gan.accuracy, 0);
     assert.match(readFileSync(`${out}.md`, 'utf8'), /\| gan \| deepfake \| 3 \|/);
+    // The fixture detector has no mirror averaging: one run per image.
+    assert.deepEqual(report.serving, { mirror_within: null, detector_inputs: 9, mirrored_share: 0, second_opinion_share: 0 });
     assert.ok(existsSync(`${out}-roc.png`));
     assert.deepEqual([...readFileSync(`${out}-roc.png`).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
     // Every judged image's served score, one line each (the unreadable file is not among them).
@@ -113,5 +115,22 @@ describe('npm run eval on a labelled folder', () => {
     const missing = spawnSync(process.execPath, [join(repoRoot, 'tools/eval/dist/main.js'), '--data', data, '--models', models, '--domains', join(dir, 'nope.json')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /--domains .*nope\.json: no such file/);
+  });
+  it('reports how many of the scored faces paid the mirrored run (what a face costs as served)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dfd-eval-mirror-'));
+    const models = join(dir, 'models');
+    writeTinyModel(models, { name: 'detector', labels: ['real', 'edited'], positive: 'edited', mirrorWithin: 1 });
+    writeTinyModel(models, { name: 'classifier', labels: ['deepfake', 'retouched'], positive: 'retouched' });
+    const data = join(dir, 'data');
+    for (const [label, rgb] of [['real', BLUE], ['deepfake', RED]] as const) {
+      mkdirSync(join(data, label, 'src'), { recursive: true });
+      for (let i = 0; i < 2; i++) writeFileSync(join(data, label, 'src', `${i}.png`), await colourImage('png', rgb, 48, i));
+    }
+    const out = join(dir, 'out', 'report');
+    const r = spawnSync(process.execPath, [join(repoRoot, 'tools/eval/dist/main.js'), '--data', data, '--out', out, '--models', models, '--no-crop', '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    // A window of 1 takes every face: each was run twice.
+    assert.deepEqual(JSON.parse(readFileSync(`${out}.json`, 'utf8')).serving, { mirror_within: 1, detector_inputs: 4, mirrored_share: 1, second_opinion_share: 0 });
+    assert.match(readFileSync(`${out}.md`, 'utf8'), /100\.0 % of them were run again mirrored \(model\.json mirror window 1\): 2\.00 runs/);
   });
 });
