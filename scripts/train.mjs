@@ -6,6 +6,7 @@
 // then, with --loso, one leave-one-source-out run per generated/swap source. Shipping is a separate
 // step: training/models/promote.py --run NAME --version X.Y.Z.
 // `npm run train -- --smoke OUT`: CI's quick run (a few images, one short epoch) exporting into OUT.
+// `npm run train -- --landmarks-only`: the landmarks cache alone; prints its path.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,8 @@ const { values } = parseArgs({
     // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
     // so the run learns from reals and their synthetic edits only.
     'hold-out': { type: 'string' },
+    // Only make sure the landmarks cache exists, print its path and stop (for paired_set.py, promote.py --int8).
+    'landmarks-only': { type: 'boolean', default: false },
   },
 });
 const python = process.env.TRAIN_PYTHON ?? '/usr/bin/python3';
@@ -115,6 +118,10 @@ if (!existsSync(lm)) {
   writeFileSync(`${lm}.tmp`, parts.map((p) => readFileSync(p, 'utf8')).join(''));
   renameSync(`${lm}.tmp`, lm);
   for (const p of parts) rmSync(p);
+}
+if (values['landmarks-only']) {
+  console.log(lm);
+  process.exit(0);
 }
 const extra = [
   ...(values.epochs ? ['--epochs', values.epochs] : []),

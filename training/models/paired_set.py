@@ -3,6 +3,7 @@
 writes into runs/<run>/paired-test (each test-split real beside its own self-blend and retouch,
 with the edit masks), for judging a shipped version through serving when no run folder is left.
 
+  npm run train -- --landmarks-only    # prints .cache/landmarks-<key>.jsonl (made first if missing)
   /usr/bin/python3 training/models/paired_set.py --landmarks .cache/landmarks-<key>.jsonl --out DIR
   npm run eval -- --data DIR --out artifacts/eval/vXYZ-paired
 
