@@ -110,5 +110,20 @@ describe('smoke training run', () => {
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /not an eval made with mirror window 0\.5 \(it says 1\)/);
     assert.ok(!existsSync(join(shipped, 'detector', '0.0.2-smoke')), 'a refusal leaves no half-made version');
+
+    // The paired synthetic test set without a run (paired_set.py): each test real beside its own
+    // self-blend and retouch, with their masks, in a manifest the eval reads.
+    const paired = join(mkdtempSync(join(tmpdir(), 'dfd-smoke-paired-')), 'set');
+    const ps = spawnSync(trainingPython, [join(repoRoot, 'training/models/paired_set.py'), '--landmarks', join(out, 'landmarks.jsonl'), '--out', paired, '--n', '3'],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(ps.status, 0, `paired_set.py failed:\n${ps.stdout.slice(-2000)}\n${ps.stderr.slice(-3000)}`);
+    const rows = readFileSync(join(paired, 'manifest.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    assert.ok(rows.length >= 3 && rows.length % 3 === 0, `${rows.length} rows`);
+    const sources = rows.map((r) => r[2]);
+    for (const kind of ['paired-real', 'paired-self-blend', 'paired-retouch']) assert.equal(sources.filter((x) => x === kind).length, rows.length / 3, kind);
+    for (const r of rows) {
+      assert.ok(existsSync(join(paired, r[0]!)), r[0]);
+      if (r[2] !== 'paired-real') assert.ok(existsSync(join(paired, r[4]!)), `the edit's mask ${r[4]}`);
+    }
   });
 });
