@@ -94,10 +94,6 @@ function blendSecond(raw: RawOutputs, n: number, second: RawOutputs, k: number, 
   for (let j = 0; j < plane; j++) raw.cam[n * plane + j] = (1 - weight) * raw.cam[n * plane + j]! + weight * second.cam[k * plane + j]!;
 }
 
-/**
- * An image classifier described by a model.json: does the preprocessing the spec asks for,
- * runs the ONNX session and reads softmax scores and the class activation map.
- */
 /** How many inputs `predict` scored and how many of them paid each extra run, since the model loaded. */
 export interface PredictUsage {
   inputs: number;
@@ -107,6 +103,10 @@ export interface PredictUsage {
   secondOpinion: number;
 }
 
+/**
+ * An image classifier described by a model.json: does the preprocessing the spec asks for,
+ * runs the ONNX session and reads softmax scores and the class activation map.
+ */
 export class ImageClassifierModel {
   /** Counted so that `npm run eval` can report the served share of faces that take the extra runs (what a face costs). */
   readonly usage: PredictUsage = { inputs: 0, mirrored: 0, secondOpinion: 0 };
