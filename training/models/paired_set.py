@@ -15,7 +15,6 @@ import os
 import sys
 
 import numpy as np
-from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -35,12 +34,10 @@ def main(argv=None):
     lm_map = T.read_landmarks(a.landmarks)
     lms = [lm_map[r["key"]][0] if r["key"] in lm_map else None for r in rows]
     test_real = np.nonzero(np.array([r["split"] == "test" and r["label"] == "real" for r in rows]))[0]
-    # Only the test reals are read (the edits and their donors all come from them); the rest of
-    # the array is never touched, so its zero pages are never allocated.
+    # Only the test reals are read (the edits and their donors all come from them), as train.py
+    # reads them; the rest of the array is never touched, so its zero pages are never allocated.
     images = np.zeros((len(rows), 256, 256, 3), np.uint8)
-    for i in test_real:
-        im = Image.open(os.path.join(T.DATA_DIR, rows[i]["dataset"], rows[i]["file"])).convert("RGB")
-        images[i] = np.asarray(im if im.size == (256, 256) else im.resize((256, 256), Image.BILINEAR))
+    images[test_real] = T.load_images([rows[i] for i in test_real])
     man = T.build_paired_test(rows, images, lms, test_real, a.out, a.n, a.seed + 99)
     print(f"wrote {len(man)} images ({a.n} pairs requested) to {a.out}")
 

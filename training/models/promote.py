@@ -31,13 +31,13 @@ import make_cards  # noqa: E402
 import quantize  # noqa: E402
 
 
-def confidence_from_eval(prefix, mj):
+def confidence_from_eval(prefix, report, mj):
     """The detector's confidence map (train.fit_confidence) fitted on the served scores of an eval
-    of the validation split: through the serving code, as users get them. The eval must have been
-    made with this very network and on the validation split, or the map describes something else."""
+    of the validation split (`report`: PREFIX.json; its scores: PREFIX-scores.csv): through the
+    serving code, as users get them. The eval must have been made with this very network and on
+    the validation split, or the map describes something else."""
     import csv
     import train as T
-    report = json.load(open(prefix + ".json"))
     window = (mj.get("mirror_average") or {}).get("within")
     if "serving" in report and report["serving"]["mirror_within"] != window:
         sys.exit(f"{prefix}.json: made with mirror window {report['serving']['mirror_within']}, not {window}")
@@ -54,11 +54,10 @@ def confidence_from_eval(prefix, mj):
     return conf
 
 
-def set_mirror_window(mj, within, prefix):
+def set_mirror_window(mj, within, prefix, report):
     """A shipped detector's mirror window changed, nothing else: the share of faces that now take the
     mirrored run is the one serving measured on the validation split with this window (the eval's
-    `serving`), not a share estimated from scores made another way."""
-    report = json.load(open(prefix + ".json"))
+    `serving`, `report` being PREFIX.json), not a share estimated from scores made another way."""
     serving = report.get("serving")
     if not serving or serving["mirror_within"] != within:
         sys.exit(f"{prefix}.json: not an eval made with mirror window {within} (it says {serving and serving['mirror_within']})")
@@ -99,6 +98,7 @@ def main(argv=None):
     if new_window and not (a.from_version and a.confidence_from):
         ap.error("--mirror-within without --int8 changes a shipped version's window: it needs --from-version and --confidence-from "
                  "(an eval of the validation split made with the new window, for the served share and the confidence map)")
+    val_eval = json.load(open(a.confidence_from + ".json")) if a.confidence_from else None
     run_dir = None if a.from_version else a.run if os.path.isdir(a.run) else os.path.join(HERE, "runs", a.run)
     source = lambda name: os.path.join(a.models, name, a.from_version) if a.from_version else os.path.join(run_dir, "export", name)
     for name in ("detector", "classifier"):
@@ -121,9 +121,9 @@ def main(argv=None):
             mj["promoted_from"] = f"{name} {a.from_version}"
         # Checked against the eval before anything is written: a refusal leaves no half-made version.
         if name == "detector" and new_window:
-            set_mirror_window(mj, a.mirror_within, a.confidence_from)
+            set_mirror_window(mj, a.mirror_within, a.confidence_from, val_eval)
         if name == "detector" and a.confidence_from:
-            mj["confidence"] = confidence_from_eval(a.confidence_from, mj)
+            mj["confidence"] = confidence_from_eval(a.confidence_from, val_eval, mj)
         os.makedirs(dst)
         # The model's own graph, and a cascade's second network beside it (model.json second_opinion).
         for f in [mj["file"]] + ([mj["second_opinion"]["file"]] if "second_opinion" in mj else []):

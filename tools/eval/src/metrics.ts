@@ -103,13 +103,18 @@ export function reliability(rows: Array<{ verdict: 'real' | 'edited' | 'uncertai
   const weight = (r: { edited: 0 | 1 }) => (r.edited === 1 ? (positives ? prior / positives : 0) : negatives ? (1 - prior) / negatives : 0);
   const right = (r: { verdict: string; edited: 0 | 1 }) => (r.verdict === 'edited' ? r.edited === 1 : r.edited === 0);
   const totalWeight = (sub: typeof rows) => sub.reduce((a, r) => a + weight(r), 0);
-  const summary = (sub: typeof rows, withObserved: boolean) => {
+  /** The class-weighted total `w` of `sub`, its weighted mean stated confidence and (withObserved) share right. */
+  const weighted = (sub: typeof rows, withObserved: boolean) => {
     const w = totalWeight(sub);
     return {
-      n: sub.length,
+      w,
       stated: w > 0 ? sub.reduce((a, r) => a + weight(r) * r.confidence, 0) / w : null,
       observed: withObserved && w > 0 ? sub.reduce((a, r) => a + (right(r) ? weight(r) : 0), 0) / w : null,
     };
+  };
+  const summary = (sub: typeof rows, withObserved: boolean) => {
+    const { stated, observed } = weighted(sub, withObserved);
+    return { n: sub.length, stated, observed };
   };
   const decided = rows.filter((r) => r.verdict !== 'uncertain');
   const total = totalWeight(decided);
@@ -119,8 +124,8 @@ export function reliability(rows: Array<{ verdict: 'real' | 'edited' | 'uncertai
     const bins = Array.from({ length: 10 }, () => [] as typeof rows);
     for (const r of decided) bins[Math.min(9, Math.floor(r.confidence * 10))]!.push(r);
     ece = bins.reduce((sum, bin) => {
-      const s = summary(bin, true);
-      return s.stated === null || s.observed === null ? sum : sum + (totalWeight(bin) / total) * Math.abs(s.stated - s.observed);
+      const s = weighted(bin, true);
+      return s.stated === null || s.observed === null ? sum : sum + (s.w / total) * Math.abs(s.stated - s.observed);
     }, 0);
   }
   const byVerdict = (v: 'real' | 'edited' | 'uncertain') => rows.filter((r) => r.verdict === v);
