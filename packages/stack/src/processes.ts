@@ -9,15 +9,42 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (packages/stack/{src,dist} → ../../..). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export async function freePort(): Promise<number> {
+/** Binds `port` (0: any) on loopback and lets it go; resolves to the port, or null when it is taken. */
+function probePort(port: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
+    srv.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolve(null) : reject(err)));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/** The first port of the kernel's ephemeral range, where outgoing connections take their source ports. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A loopback port nothing listens on, for a service about to be started on it. Drawn at random
+ * below the ephemeral range: a port from listen(0) lies inside it, and between the probe letting
+ * it go and the service binding it, an outgoing connection (any client's source port) could take
+ * it; CI once saw a gateway fail with EADDRINUSE that way.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  const from = 10_000;
+  for (let attempt = 0; low - from > 1_000 && attempt < 50; attempt++) {
+    const port = await probePort(from + Math.floor(Math.random() * (low - from)));
+    if (port !== null) return port;
+  }
+  return (await probePort(0))!;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
