@@ -56,6 +56,14 @@ const { values } = parseArgs({
     // Hold a dataset fake source out of the main run (train.py --loso); 'all' holds every one out,
     // so the run learns from reals and their synthetic edits only.
     'hold-out': { type: 'string' },
+    // Where --init-version and --teacher-version read shipped versions (train.py --models-dir).
+    'models-dir': { type: 'string' },
+    // Distillation (train.py --teacher-*): a float face-api version and/or a run as the teacher,
+    // the run's weight in it, and the weight of the distillation loss.
+    'teacher-version': { type: 'string' },
+    'teacher-run': { type: 'string' },
+    'teacher-weight': { type: 'string' },
+    distill: { type: 'string' },
     // Only make sure the landmarks cache exists, print its path and stop (for paired_set.py, promote.py --int8).
     'landmarks-only': { type: 'boolean', default: false },
   },
@@ -128,7 +136,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view', 'mirror-within', 'backbone'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);

@@ -86,6 +86,11 @@ def best_epoch_text(t):
             + (f"; the other epochs {min(rest):.3f}-{max(rest):.3f}" if rest else "") + ")")
 
 
+def distill_teacher_text(d):
+    """A distillation teacher's members and weights, e.g. "0.6 x models 2.4.0 + 0.4 x run c2"."""
+    return " + ".join(f"{w:g} x {m}" for m, w in zip(d["members"], d["weights"])) + ", blended on the edited-minus-real logit"
+
+
 def training_text(t):
     pairs = t.get("pairs")
     return (f"{t.get('backbone')}. {t.get('epochs')} epochs x {t.get('samples_per_epoch')} samples, batch {t.get('batch')}, "
@@ -104,6 +109,9 @@ def training_text(t):
                f"weight {pairs['weight']}); synthetic edits are {pairs['synthetic edits']}; dataset fakes are "
                f"{pairs['dataset fakes']} ({', '.join(f'{k} with {v}' for k, v in pairs['domain_real_pool'].items())}); "
                f"fake pools drawn with weights {json.dumps(pairs['fake_pool_weight'])} (others 1).\n\n" if pairs else "")
+            + (f"Distillation: beside the labels, the edited verdict also learned a teacher's ({distill_teacher_text(t['distillation'])}; "
+               f"{t['distillation']['loss']}, weight {t['distillation']['weight']}); the teacher's own validation AUC "
+               f"{t['distillation']['val_auc']:.3f}.\n\n" if t.get("distillation") else "")
             + (f"Weight average: what was validated and exported is an exponential average of the weights (decay "
                f"{t['weight_average']['ema_decay_per_step']} per step).\n\n" if t.get("weight_average") else "")
             + f"Augmentation: {t.get('augmentation')}\n\nLibraries: {json.dumps(t.get('libraries'))}. Reproduce: `npm run train` "
