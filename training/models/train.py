@@ -588,7 +588,14 @@ def distill_loss(z_student, z_teacher):
     return (F.binary_cross_entropy_with_logits(z_student, q, reduction="none") - ent).mean()
 
 
-def build_teacher(args, bn_crops, log_to=None):
+def teacher_scores(teacher, crops, bs=64):
+    """The teacher's edited probability per crop (plain crops; what the student is compared with)."""
+    z = [teacher(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))).numpy()
+         for i in range(0, len(crops), bs)]
+    return 1 / (1 + np.exp(-np.concatenate(z))) if z else np.zeros(0)
+
+
+def build_teacher(args, bn_crops):
     """The teacher --teacher-version / --teacher-run / --teacher-weight describe (None without one):
     a shipped float face-api version (from --models-dir, warm-started as --init-version does) and a
     run's best checkpoint (any trunk), the run weighted --teacher-weight."""
@@ -1365,10 +1372,7 @@ def main():
         log(f"initialised from {initialise(net, args, init_dirs, bn_crops)}")
     teacher, teacher_record = build_teacher(args, bn_crops)
     if teacher is not None:
-        tv = []
-        for i in range(0, len(val_crops), 64):
-            tv.append(teacher(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in val_crops[i:i + 64]]))).numpy())
-        tv = 1 / (1 + np.exp(-np.concatenate(tv)))
+        tv = teacher_scores(teacher, val_crops)
         teacher_record.update(loss="KL divergence between the student's and the teacher's edited verdicts (Bernoulli), "
                                    "on every training sample beside the usual losses", weight=args.distill,
                               val_auc=roc_auc(val_y, tv),
@@ -1506,6 +1510,13 @@ def main():
     metrics = {"split": "test (group-disjoint, faces-v1 + faces-v2), PyTorch on served crops", "n": int(len(test)),
                "auc": roc_auc(ty, ts), "accuracy": float(((ts >= thr) == ty).mean()),
                "per_source": per_source_figures(lab[test], ts, src[test], thr)}
+    if teacher is not None:
+        # The teacher on the same test crops (plain, PyTorch), so the card says how much of its
+        # ranking the student kept.
+        tts = teacher_scores(teacher, [crops[i] for i in test])
+        metrics["teacher"] = {"auc": roc_auc(ty, tts),
+                              "per_source_auc": {k: round(v, 4) for k, v in source_aucs(ty, tts, src[test]).items()}}
+        log("TEACHER TEST", json.dumps(metrics["teacher"]))
     real_s = ts[ty == 0]
     if held:
         hs = idx(np.isin(src, held))
