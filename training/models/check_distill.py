@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks train.py's distillation pieces on the real network (random weights): the Teacher's logit
-is its members' edited-minus-real logits weighted as given, it stays in eval form when a caller
+is its members' edited-minus-real logits weighted as given (renormalised where a member is dropped
+for an input, as for the sources a held-out run never saw), it stays in eval form when a caller
 switches training on (dropout would make its targets noisy), and distill_loss is zero exactly where
 the student's logit equals the teacher's, positive elsewhere, with a gradient that moves the student
 towards the teacher. Prints one JSON line; exits 1 on any failure (test/training/distill.test.ts)."""
@@ -40,6 +41,16 @@ def main():
         fails.append("the teacher left eval form when asked to train")
     if not torch.equal(teacher(x), z):
         fails.append("the teacher's logit changed between two calls on the same input")
+    use = torch.tensor([[True, False], [True, True], [False, True]])
+    z_use = teacher(x, use)
+    want_use = torch.stack([edited_logit(a, x)[0], want[1], edited_logit(b, x)[2]])
+    err_use = float((z_use - want_use).abs().max())
+    if err_use > 1e-5:
+        fails.append(f"with members dropped per input the teacher's logit is {err_use} off (the rest renormalised)")
+    rec = {"members": ["models 2.4.0", "run c1"], "run": "c1", "run_member_skipped_on": ["dfdc-swap", "dfdc-real"]}
+    got = train.teacher_member_use(rec, train.np.array(["ffhq", "dfdc-real", "dfdc-swap", "stylegan1"])).tolist()
+    if got != [[True, True], [True, False], [True, False], [True, True]]:
+        fails.append(f"the run member is not dropped on exactly the sources it held out: {got}")
     try:
         train.Teacher([a, b], [0.5, 0.4])
         fails.append("weights not summing to 1 were accepted")

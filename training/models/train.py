@@ -571,12 +571,15 @@ class Teacher(nn.Module):
         return super().train(False)
 
     @torch.no_grad()
-    def forward(self, x):
-        z = 0
-        for net, w in zip(self.members, self.weights):
-            le = net.head_cam(x).mean((2, 3))
-            z = z + w * (le[:, 1] - le[:, 0])
-        return z
+    def forward(self, x, use=None):
+        """The blended logit per input; `use` ([N, members] bool) drops members for some inputs, the
+        remaining weights renormalised (a member is not asked about sources it never saw)."""
+        z = torch.stack([(le[:, 1] - le[:, 0]) for le in (net.head_cam(x).mean((2, 3)) for net in self.members)], 1)
+        w = torch.tensor(self.weights, dtype=z.dtype).expand_as(z)
+        if use is not None:
+            w = w * use.to(z.dtype)
+            w = w / w.sum(1, keepdim=True)
+        return (w * z).sum(1)
 
 
 def distill_loss(z_student, z_teacher):
@@ -588,11 +591,25 @@ def distill_loss(z_student, z_teacher):
     return (F.binary_cross_entropy_with_logits(z_student, q, reduction="none") - ent).mean()
 
 
-def teacher_scores(teacher, crops, bs=64):
+def teacher_scores(teacher, crops, use=None, bs=64):
     """The teacher's edited probability per crop (plain crops; what the student is compared with)."""
-    z = [teacher(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))).numpy()
+    z = [teacher(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]])),
+                 None if use is None else torch.from_numpy(use[i:i + bs])).numpy()
          for i in range(0, len(crops), bs)]
     return 1 / (1 + np.exp(-np.concatenate(z))) if z else np.zeros(0)
+
+
+def teacher_member_use(teacher_record, sources):
+    """[N, members] bool: which teacher members judge an image of each source. A run that held a
+    source out (--hold-out) ranks that source's fakes near chance within their domain and offsets the
+    whole domain (the b1 and lm1 runs: DFDC frames, real or swapped, score below other reals), so on
+    the held-out fakes, their own domain's reals and the synthetic edits made from those, it would
+    teach an offset rather than the edit: there the other member alone is the teacher."""
+    use = np.ones((len(sources), len(teacher_record["members"])), bool)
+    skip = teacher_record.get("run_member_skipped_on")
+    if skip:
+        use[np.isin(sources, skip), teacher_record["members"].index(f"run {teacher_record['run']}")] = False
+    return use
 
 
 def build_teacher(args, bn_crops):
@@ -605,14 +622,22 @@ def build_teacher(args, bn_crops):
         init_from_models(t, [os.path.join(args.models_dir, n, args.teacher_version) for n in ("detector", "classifier")], bn_crops)
         members.append(t.eval())
         names.append(f"models {args.teacher_version}")
+    skip = None
     if args.teacher_run:
         members.append(load_run_net(args.teacher_run)[0])
         names.append(f"run {args.teacher_run}")
+        with open(os.path.join(HERE, "runs", args.teacher_run, "metrics.json")) as f:
+            held = json.load(f)["training"].get("loso_held_out")
+        if held and held != HOLD_ALL and len(members) == 2:
+            skip = FAKE_POOLS[held] + [r for r in SOURCE_DOMAINS.get(FAKE_POOLS[held][0], [])]
     if not members:
         return None, None
     w = args.teacher_weight if len(members) == 2 else 1.0
     weights = [1 - w, w] if len(members) == 2 else [1.0]
-    return Teacher(members, weights), {"members": names, "weights": weights}
+    record = {"members": names, "weights": weights, "run": args.teacher_run}
+    if skip:
+        record["run_member_skipped_on"] = skip
+    return Teacher(members, weights), record
 
 
 # ---------------------------------------------------------------- metrics and calibration
@@ -1372,7 +1397,10 @@ def main():
         log(f"initialised from {initialise(net, args, init_dirs, bn_crops)}")
     teacher, teacher_record = build_teacher(args, bn_crops)
     if teacher is not None:
-        tv = teacher_scores(teacher, val_crops)
+        tv = teacher_scores(teacher, val_crops, teacher_member_use(teacher_record, val_src))
+        # The teacher's member choice per row of the dataset (a training sample's image, or the
+        # real a synthetic edit was made from).
+        row_use = torch.from_numpy(teacher_member_use(teacher_record, src))
         teacher_record.update(loss="KL divergence between the student's and the teacher's edited verdicts (Bernoulli), "
                                    "on every training sample beside the usual losses", weight=args.distill,
                               val_auc=roc_auc(val_y, tv),
@@ -1415,7 +1443,9 @@ def main():
                     if hb.any():
                         loss = loss + MASK_LOSS_WEIGHT * mask_loss(zb[hb], mk[sel][hb])
             if teacher is not None and args.distill > 0:
-                kd = distill_loss(le[:, 1] - le[:, 0], teacher(x))
+                # The loader keeps the specs' order (shuffle=False), so batch bi holds specs bi*bs onwards.
+                rows_of_batch = [specs[j][1] for j in range(bi * args.bs, bi * args.bs + len(ye))]
+                kd = distill_loss(le[:, 1] - le[:, 0], teacher(x, row_use[rows_of_batch]))
                 loss = loss + args.distill * kd
                 kd_sum += kd.item() * len(ye)
             if has.any():
@@ -1513,7 +1543,7 @@ def main():
     if teacher is not None:
         # The teacher on the same test crops (plain, PyTorch), so the card says how much of its
         # ranking the student kept.
-        tts = teacher_scores(teacher, [crops[i] for i in test])
+        tts = teacher_scores(teacher, [crops[i] for i in test], teacher_member_use(teacher_record, src[test]))
         metrics["teacher"] = {"auc": roc_auc(ty, tts),
                               "per_source_auc": {k: round(v, 4) for k, v in source_aucs(ty, tts, src[test]).items()}}
         log("TEACHER TEST", json.dumps(metrics["teacher"]))
