@@ -591,6 +591,15 @@ def distill_loss(z_student, z_teacher):
     return (F.binary_cross_entropy_with_logits(z_student, q, reduction="none") - ent).mean()
 
 
+def run_held_out(run):
+    """The source a finished run held out (--hold-out), from its metrics.json; None if it held none."""
+    path = os.path.join(HERE, "runs", run, "metrics.json")
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing: a teacher run must have finished (its metrics say what it held out)")
+    with open(path) as f:
+        return json.load(f)["training"].get("loso_held_out")
+
+
 def teacher_scores(teacher, crops, use=None, bs=64):
     """The teacher's edited probability per crop (plain crops; what the student is compared with)."""
     z = [teacher(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]])),
@@ -626,8 +635,7 @@ def build_teacher(args, bn_crops):
     if args.teacher_run:
         members.append(load_run_net(args.teacher_run)[0])
         names.append(f"run {args.teacher_run}")
-        with open(os.path.join(HERE, "runs", args.teacher_run, "metrics.json")) as f:
-            held = json.load(f)["training"].get("loso_held_out")
+        held = run_held_out(args.teacher_run)
         if held and held != HOLD_ALL and len(members) == 2:
             skip = FAKE_POOLS[held] + [r for r in SOURCE_DOMAINS.get(FAKE_POOLS[held][0], [])]
     if not members:
@@ -1257,9 +1265,7 @@ def main():
     if args.soup and not (args.init_run or args.init_version):
         ap.error("--soup interpolates from the initial weights: give --init-version or --init-run")
     if args.teacher_run and args.loso:
-        with open(os.path.join(HERE, "runs", args.teacher_run, "metrics.json")) as f:
-            teacher_held = json.load(f)["training"].get("loso_held_out")
-        if teacher_held not in (args.loso, HOLD_ALL):
+        if run_held_out(args.teacher_run) not in (args.loso, HOLD_ALL):
             ap.error(f"--teacher-run {args.teacher_run} saw {args.loso}, so nothing would be held out")
     if args.teacher_version and args.loso:
         ap.error("--loso cannot learn from --teacher-version: the shipped models saw every source")
