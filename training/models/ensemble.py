@@ -79,8 +79,7 @@ class Second(nn.Module):
 def module_logit(module, crops, bs=64):
     """An exportable (logits, cam) module's edited-minus-real logit per crop."""
     out = []
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.stack([T.served.to_input(c, T.MEAN, T.STD) for c in crops[i:i + bs]]))
+    for _, x in T.input_batches(crops, bs):
         z = module(x)[0]
         out.append((z[:, 1] - z[:, 0]).numpy())
     return np.concatenate(out)

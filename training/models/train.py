@@ -555,6 +555,18 @@ class Export(nn.Module):
         return cam.mean((2, 3)), cam
 
 
+def input_batches(crops, bs=64):
+    """Served crops as network input, `bs` at a time: (index of the first crop, [n, 3, H, W] tensor)."""
+    for i in range(0, len(crops), bs):
+        yield i, torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
+
+
+def edited_minus_real(net, x, head="edit_head"):
+    """One head's class-1-minus-class-0 logit of its mean cell logits (eval form: no dropout)."""
+    z = net.head_cam(x, head).mean((2, 3))
+    return z[:, 1] - z[:, 0]
+
+
 class Teacher(nn.Module):
     """Distillation's teacher: a weighted mean of its members' edited-minus-real image logits (each
     member in eval form: no dropout, its own norm statistics). Never trained."""
@@ -574,7 +586,7 @@ class Teacher(nn.Module):
     def forward(self, x, use=None):
         """The blended logit per input; `use` ([N, members] bool) drops members for some inputs, the
         remaining weights renormalised (a member is not asked about sources it never saw)."""
-        z = torch.stack([(le[:, 1] - le[:, 0]) for le in (net.head_cam(x).mean((2, 3)) for net in self.members)], 1)
+        z = torch.stack([edited_minus_real(net, x) for net in self.members], 1)
         w = torch.tensor(self.weights, dtype=z.dtype).expand_as(z)
         if use is not None:
             w = w * use.to(z.dtype)
@@ -602,9 +614,7 @@ def run_held_out(run):
 
 def teacher_scores(teacher, crops, use=None, bs=64):
     """The teacher's edited probability per crop (plain crops; what the student is compared with)."""
-    z = [teacher(torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]])),
-                 None if use is None else torch.from_numpy(use[i:i + bs])).numpy()
-         for i in range(0, len(crops), bs)]
+    z = [teacher(x, None if use is None else torch.from_numpy(use[i:i + len(x)])).numpy() for i, x in input_batches(crops, bs)]
     return 1 / (1 + np.exp(-np.concatenate(z))) if z else np.zeros(0)
 
 
@@ -617,7 +627,7 @@ def teacher_member_use(teacher_record, sources):
     use = np.ones((len(sources), len(teacher_record["members"])), bool)
     skip = teacher_record.get("run_member_skipped_on")
     if skip:
-        use[np.isin(sources, skip), teacher_record["members"].index(f"run {teacher_record['run']}")] = False
+        use[np.isin(sources, skip), -1] = False  # build_teacher puts the run member last
     return use
 
 
@@ -637,12 +647,12 @@ def build_teacher(args, bn_crops):
         names.append(f"run {args.teacher_run}")
         held = run_held_out(args.teacher_run)
         if held and held != HOLD_ALL and len(members) == 2:
-            skip = FAKE_POOLS[held] + [r for r in SOURCE_DOMAINS.get(FAKE_POOLS[held][0], [])]
+            skip = FAKE_POOLS[held] + SOURCE_DOMAINS.get(FAKE_POOLS[held][0], [])
     if not members:
         return None, None
     w = args.teacher_weight if len(members) == 2 else 1.0
     weights = [1 - w, w] if len(members) == 2 else [1.0]
-    record = {"members": names, "weights": weights, "run": args.teacher_run}
+    record = {"members": names, "weights": weights}
     if skip:
         record["run_member_skipped_on"] = skip
     return Teacher(members, weights), record
@@ -838,8 +848,7 @@ def recalibrate_bn(net, crops, bs=64):
         m.reset_running_stats()
         m.momentum = None
         m.train()
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
+    for _, x in input_batches(crops, bs):
         net.maps(x)
         if net.zoom:  # serving feeds the norm both views
             net.maps(net.zoomed(x))
@@ -992,10 +1001,8 @@ def head_logit(net, crops, head="edit_head", bs=64):
     """One head's edited-minus-real logit of its mean cell logits, per crop (eval mode)."""
     net.eval()
     out = []
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
-        z = net.head_cam(x, head).mean((2, 3))
-        out.append((z[:, 1] - z[:, 0]).numpy())
+    for _, x in input_batches(crops, bs):
+        out.append(edited_minus_real(net, x, head).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -1003,8 +1010,7 @@ def head_logit(net, crops, head="edit_head", bs=64):
 def predict(net, crops, bs=64):
     net.eval()
     pe, pt, ce = [], [], []
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.stack([served.to_input(c, MEAN, STD) for c in crops[i:i + bs]]))
+    for _, x in input_batches(crops, bs):
         le, lt, cam_e, _ = net(x)
         pe.append(F.softmax(le, 1)[:, 1].numpy())
         pt.append(F.softmax(lt, 1)[:, 1].numpy())
@@ -1406,7 +1412,7 @@ def main():
         tv = teacher_scores(teacher, val_crops, teacher_member_use(teacher_record, val_src))
         # The teacher's member choice per row of the dataset (a training sample's image, or the
         # real a synthetic edit was made from).
-        row_use = torch.from_numpy(teacher_member_use(teacher_record, src))
+        row_use = teacher_member_use(teacher_record, src)
         teacher_record.update(loss="KL divergence between the student's and the teacher's edited verdicts (Bernoulli), "
                                    "on every training sample beside the usual losses", weight=args.distill,
                               val_auc=roc_auc(val_y, tv),
@@ -1451,7 +1457,7 @@ def main():
             if teacher is not None and args.distill > 0:
                 # The loader keeps the specs' order (shuffle=False), so batch bi holds specs bi*bs onwards.
                 rows_of_batch = [specs[j][1] for j in range(bi * args.bs, bi * args.bs + len(ye))]
-                kd = distill_loss(le[:, 1] - le[:, 0], teacher(x, row_use[rows_of_batch]))
+                kd = distill_loss(le[:, 1] - le[:, 0], teacher(x, torch.from_numpy(row_use[rows_of_batch])))
                 loss = loss + args.distill * kd
                 kd_sum += kd.item() * len(ye)
             if has.any():
@@ -1549,7 +1555,7 @@ def main():
     if teacher is not None:
         # The teacher on the same test crops (plain, PyTorch), so the card says how much of its
         # ranking the student kept.
-        tts = teacher_scores(teacher, [crops[i] for i in test], teacher_member_use(teacher_record, src[test]))
+        tts = teacher_scores(teacher, [crops[i] for i in test], row_use[test])
         metrics["teacher"] = {"auc": roc_auc(ty, tts),
                               "per_source_auc": {k: round(v, 4) for k, v in source_aucs(ty, tts, src[test]).items()}}
         log("TEACHER TEST", json.dumps(metrics["teacher"]))
