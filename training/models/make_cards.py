@@ -109,6 +109,8 @@ def training_text(t):
                f"weight {pairs['weight']}); synthetic edits are {pairs['synthetic edits']}; dataset fakes are "
                f"{pairs['dataset fakes']} ({', '.join(f'{k} with {v}' for k, v in pairs['domain_real_pool'].items())}); "
                f"fake pools drawn with weights {json.dumps(pairs['fake_pool_weight'])} (others 1).\n\n" if pairs else "")
+            + (f"Labels: the edited head's cross-entropy on the labels weighted {t['label_weight']:g}.\n\n"
+               if t.get("label_weight") is not None else "")
             + (f"Distillation: beside the labels, the edited verdict also learned a teacher's ({distill_teacher_text(t['distillation'])}; "
                f"{t['distillation']['loss']}, weight {t['distillation']['weight']}); the teacher's own validation AUC "
                f"{t['distillation']['val_auc']:.3f}.\n\n" if t.get("distillation") else "")

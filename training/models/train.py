@@ -102,6 +102,11 @@ STREAM_LR_FACTOR = 10.0  # the stream starts from random weights while the rest 
 # edited-minus-real logit as a soft target beside the labels, so one network per face may rank as the
 # two do.
 DISTILL_WEIGHT = 1.0
+# --label-weight, why: every fine-tune of 2.4.0 with the labels at full weight traded the DFDC swaps for
+# the Photoshop edits (d1, d2 with a teacher as well), so the labels, not the teacher, set where the
+# student went. With the labels' cross-entropy down-weighted (0 = off; with --pair-loss 0 too) the edited
+# head learns the teacher's verdict and the edit masks only: whether one network can carry the blend.
+LABEL_WEIGHT = 1.0
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
 # --loso all: every dataset fake source held out at once. The model learns from reals and their
@@ -1257,6 +1262,8 @@ def main():
                     help="the --teacher-run member's weight when the teacher has two members (the eleventh session's "
                          "blend of 2.4.0 and c2 was best on validation at 0.4)")
     ap.add_argument("--distill", type=float, default=DISTILL_WEIGHT, help="weight of the distillation loss (with a teacher)")
+    ap.add_argument("--label-weight", type=float, default=LABEL_WEIGHT,
+                    help="weight of the edited head's cross-entropy on the labels (0 = the teacher and masks only)")
     ap.add_argument("--soup-rule", choices=["best", "lean"], default="best",
                     help="best: the highest validation AUC; lean: the largest weight within AUC_TOLERANCE of it")
     ap.add_argument("--soup", default=None,
@@ -1444,7 +1451,7 @@ def main():
                 g["lr"] = b * f
             out = net(x, with_blend=True) if args.blend_head else net(x)
             le, lt, cam_e, _ = out[:4]
-            loss = F.cross_entropy(le, ye, label_smoothing=0.05)
+            loss = args.label_weight * F.cross_entropy(le, ye, label_smoothing=0.05)
             if args.blend_head:
                 # The blend head sees the synthetic edits and the reals only, dataset fakes never.
                 sel = synthetic | (ye == 0)
@@ -1628,6 +1635,7 @@ def main():
                                  "retouch share of edited samples": round(synth_share["retouch"], 4)},
                 **({"weight_soup": soup} if soup else {}),
                 **({"distillation": teacher_record} if teacher_record else {}),
+                **({"label_weight": args.label_weight} if args.label_weight != LABEL_WEIGHT else {}),
                 **({"fakes": "reals and their synthetic edits only"} if args.fakes == "synthetic" else {}),
                 "loso_held_out": args.loso, "history": hist, "initialised_from": (args.init_version and f"models {args.init_version}") or (args.init_run and f"run {args.init_run}"),
                 "mask_supervision": f"per-cell BCE (weight {MASK_LOSS_WEIGHT}) of the edited-minus-real map against "
