@@ -103,9 +103,9 @@ STREAM_LR_FACTOR = 10.0  # the stream starts from random weights while the rest 
 # two do.
 DISTILL_WEIGHT = 1.0
 # --label-weight, why: every fine-tune of 2.4.0 with the labels at full weight traded the DFDC swaps for
-# the Photoshop edits (d1, d2 with a teacher as well), so the labels, not the teacher, set where the
-# student went. With the labels' cross-entropy down-weighted (0 = off; with --pair-loss 0 too) the edited
-# head learns the teacher's verdict and the edit masks only: whether one network can carry the blend.
+# the Photoshop edits (d1, d2 with a teacher as well). With the labels' cross-entropy down-weighted (0 =
+# off; with --pair-loss 0 too) the edited head learns the teacher's verdict and the edit masks only.
+# d4 did that and made the same trade, so it is not the labels' doing (training/models/README.md).
 LABEL_WEIGHT = 1.0
 EMA_DECAY = 0.995  # weights averaged over about 200 steps: validation AUC swung +-0.02 between epochs
 LOSO_CHOICES = ["stylegan1", "boredhumans-gan", "pggan-interfacegan", "dfdc-swap", "ciplab-photoshop"]
