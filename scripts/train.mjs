@@ -66,6 +66,8 @@ const { values } = parseArgs({
     distill: { type: 'string' },
     // The edited head's label cross-entropy and the pair loss, weighted (train.py --label-weight, --pair-loss).
     'label-weight': { type: 'string' },
+    // Only the faceapi trunk's last N stages learn (train.py --train-stages).
+    'train-stages': { type: 'string' },
     'pair-loss': { type: 'string' },
     // Only make sure the landmarks cache exists, print its path and stop (for paired_set.py, promote.py --int8).
     'landmarks-only': { type: 'boolean', default: false },
@@ -139,7 +141,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill', 'label-weight', 'pair-loss'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill', 'label-weight', 'pair-loss', 'train-stages'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);

@@ -1262,6 +1262,8 @@ def main():
                     help="the --teacher-run member's weight when the teacher has two members (the eleventh session's "
                          "blend of 2.4.0 and c2 was best on validation at 0.4)")
     ap.add_argument("--distill", type=float, default=DISTILL_WEIGHT, help="weight of the distillation loss (with a teacher)")
+    ap.add_argument("--train-stages", type=int, default=0,
+                    help="faceapi trunk: only its last N stages learn (1-3), the earlier ones stay as loaded; 0 = all")
     ap.add_argument("--label-weight", type=float, default=LABEL_WEIGHT,
                     help="weight of the edited head's cross-entropy on the labels (0 = the teacher and masks only)")
     ap.add_argument("--soup-rule", choices=["best", "lean"], default="best",
@@ -1395,6 +1397,16 @@ def main():
         # A frozen backbone: only the fusion and the heads learn (no gradients through the ResNet).
         for p in stem + rest:
             p.requires_grad_(False)
+    if args.train_stages:
+        # The trunk's early stages frozen, its late ones learning: every run that trained the whole
+        # face-recognition trunk lost the DFDC swaps after one epoch, and the frozen trunk (v29) kept
+        # them but did not lift the Photoshop edits; this asks whether the late stages alone can.
+        if args.backbone != "faceapi" or not 1 <= args.train_stages <= 3:
+            raise SystemExit("--train-stages takes 1-3 and the faceapi trunk")
+        frozen = {n for st in backbone.stages[:len(backbone.stages) - args.train_stages] for n in st}
+        for n, p in net.named_parameters():
+            if n.startswith("b.") and n.split(".")[1] in frozen:
+                p.requires_grad_(False)
     opt = torch.optim.AdamW([{"params": stem, "lr": args.lr * 0.5 * args.backbone_lr}, {"params": rest, "lr": args.lr * args.backbone_lr},
                              {"params": head, "lr": args.lr * 2}, {"params": stream, "lr": args.lr * STREAM_LR_FACTOR}],
                             weight_decay=1e-4)
@@ -1636,6 +1648,7 @@ def main():
                 **({"weight_soup": soup} if soup else {}),
                 **({"distillation": teacher_record} if teacher_record else {}),
                 **({"label_weight": args.label_weight} if args.label_weight != LABEL_WEIGHT else {}),
+                **({"train_stages": args.train_stages} if args.train_stages else {}),
                 **({"fakes": "reals and their synthetic edits only"} if args.fakes == "synthetic" else {}),
                 "loso_held_out": args.loso, "history": hist, "initialised_from": (args.init_version and f"models {args.init_version}") or (args.init_run and f"run {args.init_run}"),
                 "mask_supervision": f"per-cell BCE (weight {MASK_LOSS_WEIGHT}) of the edited-minus-real map against "
