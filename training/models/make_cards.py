@@ -111,7 +111,10 @@ def training_text(t):
                f"fake pools drawn with weights {json.dumps(pairs['fake_pool_weight'])} (others 1).\n\n" if pairs else "")
             + (f"Labels: the edited head's cross-entropy on the labels weighted {t['label_weight']:g}.\n\n"
                if t.get("label_weight") is not None else "")
-            + (f"Distillation: beside the labels, the edited verdict also learned a teacher's ({distill_teacher_text(t['distillation'])}; "
+            + (f"Trunk: only the face-recognition trunk's last {t['train_stages']} stage(s) learned; the earlier "
+               f"ones stayed as initialised.\n\n" if t.get("train_stages") else "")
+            + (f"Distillation: {'with the labels off' if t.get('label_weight') == 0 else 'beside the labels'}, the edited verdict "
+               f"{'learned' if t.get('label_weight') == 0 else 'also learned'} a teacher's ({distill_teacher_text(t['distillation'])}; "
                f"{t['distillation']['loss']}, weight {t['distillation']['weight']}); the teacher's own validation AUC "
                f"{t['distillation']['val_auc']:.3f}.\n\n" if t.get("distillation") else "")
             + (f"Weight average: what was validated and exported is an exponential average of the weights (decay "

@@ -1203,6 +1203,24 @@ def export(net, name, head, out_dir, size, labels, calib, description, training,
 
 
 # ---------------------------------------------------------------- main
+def freeze_early_stages(net, backbone, backbone_name, learning):
+    """--train-stages: the face-recognition trunk's first stages frozen (no gradients), its last
+    `learning` stages, the fusion and the heads learning. Every run that trained the whole trunk lost
+    the DFDC swaps after one epoch, and the frozen trunk (v29) kept them but did not lift the
+    Photoshop edits; this asks whether the late stages alone can. The trunk has no batch norm
+    (affine layers only), so a frozen stage computes exactly what it was loaded with. Returns the
+    frozen parameters' names (check_stages.py)."""
+    if backbone_name != "faceapi" or not 1 <= learning <= 3:
+        raise SystemExit("--train-stages takes 1-3 and the faceapi trunk")
+    frozen_modules = {m for st in backbone.stages[:len(backbone.stages) - learning] for m in st}
+    frozen = []
+    for n, p in net.named_parameters():
+        if n.startswith("b.") and n.split(".")[1] in frozen_modules:
+            p.requires_grad_(False)
+            frozen.append(n)
+    return frozen
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default=None)
@@ -1398,15 +1416,7 @@ def main():
         for p in stem + rest:
             p.requires_grad_(False)
     if args.train_stages:
-        # The trunk's early stages frozen, its late ones learning: every run that trained the whole
-        # face-recognition trunk lost the DFDC swaps after one epoch, and the frozen trunk (v29) kept
-        # them but did not lift the Photoshop edits; this asks whether the late stages alone can.
-        if args.backbone != "faceapi" or not 1 <= args.train_stages <= 3:
-            raise SystemExit("--train-stages takes 1-3 and the faceapi trunk")
-        frozen = {n for st in backbone.stages[:len(backbone.stages) - args.train_stages] for n in st}
-        for n, p in net.named_parameters():
-            if n.startswith("b.") and n.split(".")[1] in frozen:
-                p.requires_grad_(False)
+        freeze_early_stages(net, backbone, args.backbone, args.train_stages)
     opt = torch.optim.AdamW([{"params": stem, "lr": args.lr * 0.5 * args.backbone_lr}, {"params": rest, "lr": args.lr * args.backbone_lr},
                              {"params": head, "lr": args.lr * 2}, {"params": stream, "lr": args.lr * STREAM_LR_FACTOR}],
                             weight_decay=1e-4)
