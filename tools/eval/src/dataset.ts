@@ -8,6 +8,8 @@ export interface Sample {
   source: string;
   /** Edit mask (white = edited pixels) of a paired synthetic sample. */
   mask?: string;
+  /** What the image shares a source of variation with (video, sitter): the manifest's `group`. */
+  group?: string;
 }
 
 const LABELS = new Set(['real', 'deepfake', 'retouched']);
@@ -24,7 +26,7 @@ function parseCsv(text: string): Array<Record<string, string>> {
 
 /**
  * Reads a dataset laid out as <label>/<source>/<image>, or described by a manifest.csv
- * (file,label,source). A split file (file,split) restricts it to one split.
+ * (file,label,source[,mask][,group]). A split file (file,split) restricts it to one split.
  */
 export function loadDataset(dir: string, opts: { splitFile?: string; split?: string; limitPerSource?: number } = {}): Sample[] {
   let samples: Sample[] = [];
@@ -32,7 +34,7 @@ export function loadDataset(dir: string, opts: { splitFile?: string; split?: str
   if (existsSync(manifest)) {
     samples = parseCsv(readFileSync(manifest, 'utf8'))
       .filter((r) => LABELS.has(r.label!))
-      .map((r) => ({ path: join(dir, r.file!), file: r.file!, label: r.label as Sample['label'], source: r.source!, ...(r.mask ? { mask: join(dir, r.mask) } : {}) }));
+      .map((r) => ({ path: join(dir, r.file!), file: r.file!, label: r.label as Sample['label'], source: r.source!, ...(r.mask ? { mask: join(dir, r.mask) } : {}), ...(r.group ? { group: r.group } : {}) }));
   } else {
     for (const label of readdirSync(dir)) {
       if (!LABELS.has(label) || !statSync(join(dir, label)).isDirectory()) continue;

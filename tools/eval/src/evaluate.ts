@@ -3,6 +3,7 @@ import { analysisInput, createAnalyser } from '@dfd/analysis';
 import { normaliseUpload, decodeToRgb, type RgbImage } from '@dfd/imaging';
 import type { AnalysisResult, Verdict } from '@dfd/jobs';
 import type { Sample } from './dataset.js';
+import { groupBootstrap, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
 import { binaryMetrics, reliability, rocAuc, rocCurve } from './metrics.js';
 import type { EvalReport, RobustnessFigures } from './report.js';
 import { laplacianVariance } from './sharpness.js';
@@ -48,6 +49,31 @@ const median = (v: number[]): number | null => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+const BOOTSTRAP_RESAMPLES = 1000;
+
+/**
+ * 95 % intervals of the overall AUC and of each edited source's AUC against all reals, from one
+ * bootstrap over the manifests' groups (an image without a group is its own).
+ */
+function intervalsOf(rows: Row[], y: number[], s: number[]): EvalReport['detector']['auc_intervals'] {
+  const groups = rows.map((r) => r.sample.group ?? `image:${r.sample.file}`);
+  const reals = rows.flatMap((r, i) => (r.sample.label === 'real' ? [i] : []));
+  const stats: Record<string, WeightedStatistic> = { '': weightedAuc(s, y, rows.map((_, i) => i)) };
+  for (const source of new Set(rows.filter((r) => r.sample.label !== 'real').map((r) => r.sample.source))) {
+    stats[source] = weightedAuc(s, y, [...rows.flatMap((r, i) => (r.sample.source === source ? [i] : [])), ...reals]);
+  }
+  const draws = groupBootstrap(groups, stats, { resamples: BOOTSTRAP_RESAMPLES });
+  const { '': overall, ...perSource } = draws;
+  return {
+    level: 0.95,
+    resamples: BOOTSTRAP_RESAMPLES,
+    unit: rows.some((r) => r.sample.group) ? 'groups' : 'images',
+    groups: new Set(groups).size,
+    overall: percentileInterval(overall!),
+    per_source: Object.fromEntries(Object.entries(perSource).map(([k, v]) => [k, percentileInterval(v)])),
+  };
+}
 
 /** Where the hottest cell of the result's heatmap lands in the working image; null without a heatmap. */
 export function hottestPoint(result: AnalysisResult): [number, number] | null {
@@ -156,6 +182,8 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
     perSource[source] = { ...m, auc_vs_real: vs, auc_vs_domain_real: vsDomain, domain_reals: domainReals.length ? domain : null, label, false_positive_rate: fpr, pointing_game: hits.length ? hits.filter((r) => r.pointingHit).length / hits.length : null };
   }
 
+  const aucIntervals = intervalsOf(rows, y, s);
+
   // The classifier as the product uses it: on the faces the detector flags, deciding by its own threshold.
   const flagged = rows.filter((r) => r.sample.label !== 'real' && r.flagged);
   const clsRight = (r: Row) => r.editType === r.sample.label;
@@ -203,7 +231,7 @@ export async function evaluate(samples: Sample[], opts: EvaluateOptions): Promis
     uncertain_band: rule.band,
     images: rows.length,
     failed,
-    detector: { overall, per_source: perSource },
+    detector: { overall, auc_intervals: aucIntervals, per_source: perSource },
     classifier: {
       scope: 'edited images the detector flagged; edit type as the product reports it',
       n: flagged.length,

@@ -3,3 +3,5 @@ export { evaluate, type EvaluateOptions } from './evaluate.js';
 export { binaryMetrics, rocAuc, rocCurve, type BinaryMetrics } from './metrics.js';
 export { toMarkdown, rocPng, type EvalReport } from './report.js';
 export { laplacianVariance } from './sharpness.js';
+export { groupBootstrap, percentileInterval, weightedAuc } from './bootstrap.js';
+export { compareScores, comparisonMarkdown, readScores, type Comparison } from './compare.js';

@@ -6,9 +6,11 @@ import { availableParallelism } from 'node:os';
 import { loadDataset } from './dataset.js';
 import { evaluate } from './evaluate.js';
 import { TRANSFORMS } from './transforms.js';
+import { compareScores, comparisonMarkdown, readScores } from './compare.js';
 import { rocPng, scoresCsv, toMarkdown } from './report.js';
 
 const usage = `usage: npm run eval -- --data DIR [--data DIR2 ...] [--out PREFIX] [--split-file FILE --split test] [--robustness] [--no-crop] [--limit N] [--models DIR]
+       npm run eval -- --compare A-scores.csv --compare B-scores.csv [--out PREFIX]
 
   --data DIR        <label>/<source>/*.jpg, or a folder with manifest.csv (file,label,source[,mask]); repeatable
   --robustness      also judge every image flipped, re-encoded at JPEG q75, at half size, and on a canvas twice
@@ -19,6 +21,9 @@ const usage = `usage: npm run eval -- --data DIR [--data DIR2 ...] [--out PREFIX
   --no-crop         judge whole images (no face stage); default crops faces when the face models exist
   --limit N         at most N images per source
   --models DIR      models folder (default: the repository's models/)
+  --compare FILE    twice: two eval runs' PREFIX-scores.csv on the same images; prints each edited source's AUC
+                    under both, the difference and its 95 % interval from a paired bootstrap over the
+                    manifests' groups; writes PREFIX.json and PREFIX.md (default: artifacts/eval/compare)
   --domains FILE    JSON {domains: {edited source: [its own domain's real sources]}} for the per-source AUC
                     against own-domain reals (default: training/models/source-domains.json)`;
 
@@ -26,7 +31,8 @@ const { values } = parseArgs({
   options: {
     data: { type: 'string', multiple: true },
     robustness: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'artifacts/eval/report' },
+    out: { type: 'string' },
+    compare: { type: 'string', multiple: true },
     'split-file': { type: 'string' },
     split: { type: 'string', default: 'test' },
     'no-crop': { type: 'boolean', default: false },
@@ -37,6 +43,27 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
+if (values.compare) {
+  if (values.compare.length !== 2) {
+    console.error('--compare takes two scores files (--compare A-scores.csv --compare B-scores.csv)');
+    process.exit(2);
+  }
+  const [a, b] = values.compare.map((f) => resolve(f)) as [string, string];
+  for (const f of [a, b]) {
+    if (!existsSync(f)) {
+      console.error(`--compare ${f}: no such file`);
+      process.exit(2);
+    }
+  }
+  const comparison = compareScores(readScores(a), readScores(b), { a: basename(a), b: basename(b) });
+  const out = resolve(values.out ?? 'artifacts/eval/compare');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.json`, JSON.stringify(comparison, null, 2));
+  writeFileSync(`${out}.md`, comparisonMarkdown(comparison));
+  console.log(comparisonMarkdown(comparison));
+  console.log(`wrote ${out}.json, ${out}.md`);
+  process.exit(0);
+}
 if (values.help || !values.data?.length) {
   console.error(usage);
   process.exit(values.help ? 0 : 2);
@@ -73,7 +100,7 @@ const { report, roc, rows } = await evaluate(samples, {
   },
 });
 process.stderr.write('\n');
-const out = resolve(values.out);
+const out = resolve(values.out ?? 'artifacts/eval/report');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${out}.md`, toMarkdown(report));

@@ -14,6 +14,8 @@ export interface EvalReport {
   failed: Array<{ file: string; error: string }>;
   detector: {
     overall: BinaryMetrics;
+    /** How precise the AUCs are: 95 % intervals from a bootstrap over groups (bootstrap.ts). */
+    auc_intervals: AucIntervals;
     per_source: Record<string, BinaryMetrics & { auc_vs_real: number | null; auc_vs_domain_real: number | null; domain_reals: string[] | null; label: string; false_positive_rate: number | null; pointing_game: number | null }>;
   };
   classifier: { scope: string; accuracy: number | null; n: number; per_source: Record<string, { accuracy: number | null; n: number }> };
@@ -27,6 +29,17 @@ export interface EvalReport {
   /** What the detector's postprocessing ran (ImageClassifierModel.usage): the served cost per face. */
   serving: ServingFigures;
   seconds: number;
+}
+
+export interface AucIntervals {
+  level: number;
+  resamples: number;
+  /** What was resampled: the manifests' groups (videos, sitters), or single images where none is given. */
+  unit: string;
+  groups: number;
+  overall: [number, number] | null;
+  /** Edited sources: the interval of the AUC against all reals. */
+  per_source: Record<string, [number, number] | null>;
 }
 
 export interface ServingFigures {
@@ -50,6 +63,7 @@ export interface RobustnessFigures {
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)} %`);
 const num = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+const interval = (v: [number, number] | null | undefined) => (v ? ` (${v[0].toFixed(3)}–${v[1].toFixed(3)})` : '');
 
 export function toMarkdown(r: EvalReport): string {
   const o = r.detector.overall;
@@ -63,7 +77,7 @@ export function toMarkdown(r: EvalReport): string {
     '',
     '| metric | value |',
     '|---|---|',
-    `| ROC AUC | ${num(o.roc_auc)} |`,
+    `| ROC AUC (95 % interval) | ${num(o.roc_auc)}${interval(r.detector.auc_intervals?.overall)} |`,
     `| accuracy | ${pct(o.accuracy)} |`,
     `| precision | ${pct(o.precision)} |`,
     `| recall | ${pct(o.recall)} |`,
@@ -74,13 +88,14 @@ export function toMarkdown(r: EvalReport): string {
     '',
     '### Per source',
     '',
-    'Weakest first (lowest accuracy).',
+    `Weakest first (lowest accuracy). AUC intervals: 95 %, from ${r.detector.auc_intervals?.resamples ?? 0} resamples of the ` +
+      `${r.detector.auc_intervals?.groups ?? 0} ${r.detector.auc_intervals?.unit ?? 'images'} (an image's group: its video or sitter, as the manifest says).`,
     '',
-    '| source | label | n | accuracy | AUC vs all reals | AUC vs own-domain reals | false positives | uncertain | pointing game |',
+    '| source | label | n | accuracy | AUC vs all reals (95 % interval) | AUC vs own-domain reals | false positives | uncertain | pointing game |',
     '|---|---|---|---|---|---|---|---|---|',
     ...Object.entries(r.detector.per_source)
       .sort((a, b) => (a[1].accuracy ?? 0) - (b[1].accuracy ?? 0))
-      .map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)} | ${m.domain_reals ? `${num(m.auc_vs_domain_real)} (${m.domain_reals.join(', ')})` : '–'} | ${pct(m.false_positive_rate)} | ${m.uncertain} | ${pct(m.pointing_game)} |`),
+      .map(([s, m]) => `| ${s} | ${m.label} | ${m.n} | ${pct(m.accuracy)} | ${num(m.auc_vs_real)}${interval(r.detector.auc_intervals?.per_source[s])} | ${m.domain_reals ? `${num(m.auc_vs_domain_real)} (${m.domain_reals.join(', ')})` : '–'} | ${pct(m.false_positive_rate)} | ${m.uncertain} | ${pct(m.pointing_game)} |`),
     '',
     '## Classifier: deepfake vs retouched',
     '',
@@ -160,9 +175,9 @@ const csvField = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, 
  */
 export function scoresCsv(rows: Row[]): string {
   const transforms = [...new Set(rows.flatMap((r) => Object.keys(r.transformed)))].sort() as TransformName[];
-  const head = ['file', 'label', 'source', 'edited', 'verdict', 'confidence', ...transforms.flatMap((t) => [`edited@${t}`, `verdict@${t}`])];
+  const head = ['file', 'label', 'source', 'group', 'edited', 'verdict', 'confidence', ...transforms.flatMap((t) => [`edited@${t}`, `verdict@${t}`])];
   const lines = rows.map((r) => [
-    csvField(r.sample.file), r.sample.label, csvField(r.sample.source), r.edited.toFixed(6), r.verdict, r.confidence.toFixed(6),
+    csvField(r.sample.file), r.sample.label, csvField(r.sample.source), csvField(r.sample.group ?? ''), r.edited.toFixed(6), r.verdict, r.confidence.toFixed(6),
     ...transforms.flatMap((t) => [r.transformed[t]?.edited.toFixed(6) ?? '', r.transformed[t]?.verdict ?? '']),
   ].join(','));
   return [head.join(','), ...lines].join('\n') + '\n';

@@ -67,6 +67,10 @@ describe('npm run eval on a labelled folder', () => {
     assert.equal(report.detector.overall.roc_auc, 1);
     assert.equal(report.detector.overall.accuracy, 1);
     assert.equal(report.detector.per_source.gan.auc_vs_real, 1);
+    // Perfectly separated on every resample; without a manifest each image is its own group.
+    assert.deepEqual(report.detector.auc_intervals.overall, [1, 1]);
+    assert.equal(report.detector.auc_intervals.unit, 'images');
+    assert.equal(report.detector.auc_intervals.groups, 9);
     assert.equal(report.detector.per_source.cam.label, 'real');
     // The fixture classifier calls every red image retouched: right on ps, wrong on gan.
     assert.equal(report.classifier.per_source.ps.accuracy, 1);
@@ -78,10 +82,11 @@ describe('npm run eval on a labelled folder', () => {
     assert.deepEqual([...readFileSync(`${out}-roc.png`).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
     // Every judged image's served score, one line each (the unreadable file is not among them).
     const lines = readFileSync(`${out}-scores.csv`, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'file,label,source,edited,verdict,confidence');
+    assert.equal(lines[0], 'file,label,source,group,edited,verdict,confidence');
     assert.equal(lines.length, 1 + 9);
     for (const l of lines.slice(1)) {
-      const [file, label, source, edited, verdict, confidence] = l.split(',');
+      const [file, label, source, group, edited, verdict, confidence] = l.split(',');
+      assert.equal(group, '', 'a folder dataset names no groups');
       // The fixture detector has no confidence map: the score itself, for the verdict's side.
       assert.ok(Math.abs(Number(confidence) - (verdict === 'edited' ? Number(edited) : 1 - Number(edited))) < 1e-5, l);
       assert.ok(!file!.includes('broken'));

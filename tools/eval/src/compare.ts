@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { groupBootstrap, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
+import { rocAuc } from './metrics.js';
+
+/** One line of an eval's PREFIX-scores.csv. */
+export interface ScoreLine {
+  file: string;
+  label: string;
+  source: string;
+  group: string;
+  edited: number;
+}
+
+/** Splits one CSV line written by report.ts (fields quoted when they hold a comma, quote or newline). */
+function csvCells(line: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') cells.push(cell), (cell = '');
+    else cell += c;
+  }
+  cells.push(cell);
+  return cells;
+}
+
+/** Reads PREFIX-scores.csv. Files written before the group column get every image as its own group. */
+export function readScores(path: string): ScoreLine[] {
+  const [head, ...lines] = readFileSync(path, 'utf8').split(/\r?\n/).filter(Boolean);
+  const cols = csvCells(head ?? '');
+  const at = (name: string) => cols.indexOf(name);
+  for (const need of ['file', 'label', 'source', 'edited']) {
+    if (at(need) < 0) throw new Error(`${path}: no "${need}" column (not an eval scores file)`);
+  }
+  return lines.map((l) => {
+    const c = csvCells(l);
+    const file = c[at('file')]!;
+    return { file, label: c[at('label')]!, source: c[at('source')]!, group: (at('group') >= 0 && c[at('group')]) || `image:${file}`, edited: Number(c[at('edited')]) };
+  });
+}
+
+export interface SourceComparison {
+  /** Edited images of the source (all edited images for `all`) judged by both, against the reals both judged. */
+  n: number;
+  auc_a: number | null;
+  auc_b: number | null;
+  /** auc_b − auc_a, and its 95 % interval from the paired group bootstrap. */
+  delta: number | null;
+  interval: [number, number] | null;
+  /** The interval excludes 0: a difference the data support, not one resampling makes either way. */
+  decided: boolean;
+}
+
+export interface Comparison {
+  a: string;
+  b: string;
+  images: number;
+  groups: number;
+  resamples: number;
+  /** Images in only one of the two files, left out. */
+  unmatched: number;
+  per_source: Record<string, SourceComparison>;
+}
+
+/**
+ * Two models' scores on the same images, compared per edited source (AUC against all reals) and
+ * overall. Both are judged on every resample's one draw of groups, so what the two share (the
+ * same hard images) cancels, and the interval is the difference's own.
+ */
+export function compareScores(a: ScoreLine[], b: ScoreLine[], names: { a: string; b: string }, opts: { resamples?: number; seed?: number } = {}): Comparison {
+  const key = (l: ScoreLine) => `${l.source}\u0000${l.file}`;
+  const inB = new Map(b.map((l) => [key(l), l]));
+  const rows = a.flatMap((l) => {
+    const other = inB.get(key(l));
+    return other ? [{ line: l, a: l.edited, b: other.edited }] : [];
+  });
+  const y = rows.map((r) => (r.line.label === 'real' ? 0 : 1));
+  const sa = rows.map((r) => r.a);
+  const sb = rows.map((r) => r.b);
+  const reals = rows.flatMap((r, i) => (r.line.label === 'real' ? [i] : []));
+  const subsets: Record<string, number[]> = { all: rows.map((_, i) => i) };
+  for (const source of [...new Set(rows.filter((r) => r.line.label !== 'real').map((r) => r.line.source))].sort()) {
+    subsets[source] = [...rows.flatMap((r, i) => (r.line.source === source ? [i] : [])), ...reals];
+  }
+  const stats: Record<string, WeightedStatistic> = {};
+  for (const [name, index] of Object.entries(subsets)) {
+    const fa = weightedAuc(sa, y, index);
+    const fb = weightedAuc(sb, y, index);
+    stats[name] = (w) => {
+      const va = fa(w);
+      const vb = fb(w);
+      return va === null || vb === null ? null : vb - va;
+    };
+  }
+  const resamples = opts.resamples ?? 1000;
+  const draws = groupBootstrap(rows.map((r) => r.line.group), stats, { resamples, seed: opts.seed });
+  const perSource: Record<string, SourceComparison> = {};
+  for (const [name, index] of Object.entries(subsets)) {
+    const auc = (s: number[]) => rocAuc(index.map((i) => s[i]!), index.map((i) => y[i]!));
+    const aucA = auc(sa);
+    const aucB = auc(sb);
+    const interval = percentileInterval(draws[name]!);
+    perSource[name] = {
+      n: index.filter((i) => y[i] === 1).length,
+      auc_a: aucA,
+      auc_b: aucB,
+      delta: aucA === null || aucB === null ? null : aucB - aucA,
+      interval,
+      decided: interval !== null && (interval[0] > 0 || interval[1] < 0),
+    };
+  }
+  return {
+    a: names.a,
+    b: names.b,
+    images: rows.length,
+    groups: new Set(rows.map((r) => r.line.group)).size,
+    resamples,
+    unmatched: a.length + b.length - 2 * rows.length,
+    per_source: perSource,
+  };
+}
+
+export function comparisonMarkdown(c: Comparison): string {
+  const f = (v: number | null, signed = false) => (v === null ? 'n/a' : `${signed && v >= 0 ? '+' : ''}${v.toFixed(3)}`);
+  return [
+    `# ${c.b} against ${c.a}`,
+    '',
+    `${c.images} images judged by both (${c.unmatched} in only one, left out), ${c.groups} groups. Δ = B − A; its 95 % interval ` +
+      `from ${c.resamples} paired resamples of the groups (both models judged on each draw). "yes": the interval excludes 0.`,
+    '',
+    '| source | edited images | AUC A | AUC B | Δ | 95 % interval | a difference? |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.entries(c.per_source).map(([s, m]) =>
+      `| ${s} | ${m.n} | ${f(m.auc_a)} | ${f(m.auc_b)} | ${f(m.delta, true)} | ${m.interval ? `${f(m.interval[0], true)} to ${f(m.interval[1], true)}` : 'n/a'} | ${m.decided ? 'yes' : 'no'} |`),
+    '',
+  ].join('\n');
+}
