@@ -237,14 +237,22 @@ def detector_card(mj, ev, paired, loso, rob=None):
              cascade_training_text(mj["training"]) if mj["training"].get("cascade") else training_text(mj["training"]), ""]
     if ev:
         o = ev["detector"]["overall"]
+        iv = ev["detector"].get("auc_intervals") or {}
+
+        def ci(source=None):
+            # The eval's 95 % interval from its bootstrap over groups (reports made before it have none).
+            v = iv.get("overall") if source is None else (iv.get("per_source") or {}).get(source)
+            return f" [{v[0]:.3f}, {v[1]:.3f}]" if v else ""
         lines += ["## Test figures through the serving code",
                   f"`npm run eval` on the group-disjoint test split ({ev['images']} images), at the shipped threshold: ROC AUC "
-                  f"**{f(o['roc_auc'])}**, accuracy {pct(o['accuracy'])}, uncertain {pct(o['uncertain'] / o['n'] if o['n'] else None)}, "
+                  f"**{f(o['roc_auc'])}**{ci()}, accuracy {pct(o['accuracy'])}, uncertain {pct(o['uncertain'] / o['n'] if o['n'] else None)}, "
                   f"accuracy on decided answers {pct(o['accuracy_decided'])}.", "",
+                  *([f"AUC intervals: 95 %, from {iv['resamples']} resamples of the test split's {iv['groups']} {iv['unit']} "
+                    f"(an image's group: its video or sitter).", ""] if iv else []),
                   "| source (weakest first) | label | n | accuracy | AUC vs test reals | AUC vs own-domain test reals | false positives |",
                   "|---|---|---|---|---|---|---|"]
         for s, m in sorted(ev["detector"]["per_source"].items(), key=lambda kv: kv[1].get("accuracy") or 0):
-            lines.append(f"| {s} | {m['label']} | {m['n']} | {pct(m['accuracy'])} | {f(m.get('auc_vs_real'))} | "
+            lines.append(f"| {s} | {m['label']} | {m['n']} | {pct(m['accuracy'])} | {f(m.get('auc_vs_real'))}{ci(s)} | "
                          f"{f(m.get('auc_vs_domain_real')) + ' (' + ', '.join(m['domain_reals']) + ')' if m.get('domain_reals') else '–'} | "
                          f"{pct(m.get('false_positive_rate'))} |")
         sr = ev.get("sharp_real") or {}
