@@ -54,6 +54,22 @@ export function weightedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>
   };
 }
 
+/** The group an image is resampled with: its manifest group, or the image alone when it has none. */
+export const groupOrImage = (file: string, group?: string): string => group || `image:${file}`;
+
+/**
+ * The rows each AUC is judged on: `all` of them, and per edited source its own rows beside every
+ * real (the per-source AUC against all reals), sources in name order.
+ */
+export function aucSubsets(rows: Array<{ label: string; source: string }>): Record<string, number[]> {
+  const reals = rows.flatMap((r, i) => (r.label === 'real' ? [i] : []));
+  const subsets: Record<string, number[]> = { all: rows.map((_, i) => i) };
+  for (const source of [...new Set(rows.filter((r) => r.label !== 'real').map((r) => r.source))].sort()) {
+    subsets[source] = [...rows.flatMap((r, i) => (r.source === source ? [i] : [])), ...reals];
+  }
+  return subsets;
+}
+
 export interface BootstrapOptions {
   resamples?: number;
   seed?: number;

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { groupBootstrap, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
-import { rocAuc } from './metrics.js';
+import { aucSubsets, groupBootstrap, groupOrImage, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
 
 /** One line of an eval's PREFIX-scores.csv. */
 export interface ScoreLine {
@@ -34,14 +33,13 @@ function csvCells(line: string): string[] {
 export function readScores(path: string): ScoreLine[] {
   const [head, ...lines] = readFileSync(path, 'utf8').split(/\r?\n/).filter(Boolean);
   const cols = csvCells(head ?? '');
-  const at = (name: string) => cols.indexOf(name);
-  for (const need of ['file', 'label', 'source', 'edited']) {
-    if (at(need) < 0) throw new Error(`${path}: no "${need}" column (not an eval scores file)`);
+  const [file, label, source, group, edited] = ['file', 'label', 'source', 'group', 'edited'].map((name) => cols.indexOf(name)) as [number, number, number, number, number];
+  for (const [name, at] of [['file', file], ['label', label], ['source', source], ['edited', edited]] as const) {
+    if (at < 0) throw new Error(`${path}: no "${name}" column (not an eval scores file)`);
   }
   return lines.map((l) => {
     const c = csvCells(l);
-    const file = c[at('file')]!;
-    return { file, label: c[at('label')]!, source: c[at('source')]!, group: (at('group') >= 0 && c[at('group')]) || `image:${file}`, edited: Number(c[at('edited')]) };
+    return { file: c[file]!, label: c[label]!, source: c[source]!, group: groupOrImage(c[file]!, group >= 0 ? c[group] : undefined), edited: Number(c[edited]) };
   });
 }
 
@@ -83,28 +81,22 @@ export function compareScores(a: ScoreLine[], b: ScoreLine[], names: { a: string
   const y = rows.map((r) => (r.line.label === 'real' ? 0 : 1));
   const sa = rows.map((r) => r.a);
   const sb = rows.map((r) => r.b);
-  const reals = rows.flatMap((r, i) => (r.line.label === 'real' ? [i] : []));
-  const subsets: Record<string, number[]> = { all: rows.map((_, i) => i) };
-  for (const source of [...new Set(rows.filter((r) => r.line.label !== 'real').map((r) => r.line.source))].sort()) {
-    subsets[source] = [...rows.flatMap((r, i) => (r.line.source === source ? [i] : [])), ...reals];
-  }
-  const stats: Record<string, WeightedStatistic> = {};
-  for (const [name, index] of Object.entries(subsets)) {
-    const fa = weightedAuc(sa, y, index);
-    const fb = weightedAuc(sb, y, index);
-    stats[name] = (w) => {
-      const va = fa(w);
-      const vb = fb(w);
-      return va === null || vb === null ? null : vb - va;
-    };
-  }
+  const subsets = aucSubsets(rows.map((r) => r.line));
+  // Each subset's rows sorted once per model: the point AUCs (unit weights) and every resample reuse them.
+  const ones = new Float64Array(rows.length).fill(1);
+  const aucs = Object.fromEntries(Object.entries(subsets).map(([name, index]) => [name, [weightedAuc(sa, y, index), weightedAuc(sb, y, index)] as const]));
+  const stats: Record<string, WeightedStatistic> = Object.fromEntries(Object.entries(aucs).map(([name, [fa, fb]]) => [name, (w: Float64Array) => {
+    const va = fa(w);
+    const vb = fb(w);
+    return va === null || vb === null ? null : vb - va;
+  }]));
   const resamples = opts.resamples ?? 1000;
   const draws = groupBootstrap(rows.map((r) => r.line.group), stats, { resamples, seed: opts.seed });
   const perSource: Record<string, SourceComparison> = {};
   for (const [name, index] of Object.entries(subsets)) {
-    const auc = (s: number[]) => rocAuc(index.map((i) => s[i]!), index.map((i) => y[i]!));
-    const aucA = auc(sa);
-    const aucB = auc(sb);
+    const [fa, fb] = aucs[name]!;
+    const aucA = fa(ones);
+    const aucB = fb(ones);
     const interval = percentileInterval(draws[name]!);
     perSource[name] = {
       n: index.filter((i) => y[i] === 1).length,

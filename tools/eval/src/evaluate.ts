@@ -3,7 +3,7 @@ import { analysisInput, createAnalyser } from '@dfd/analysis';
 import { normaliseUpload, decodeToRgb, type RgbImage } from '@dfd/imaging';
 import type { AnalysisResult, Verdict } from '@dfd/jobs';
 import type { Sample } from './dataset.js';
-import { groupBootstrap, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
+import { aucSubsets, groupBootstrap, groupOrImage, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
 import { binaryMetrics, reliability, rocAuc, rocCurve } from './metrics.js';
 import type { EvalReport, RobustnessFigures } from './report.js';
 import { laplacianVariance } from './sharpness.js';
@@ -57,14 +57,10 @@ const BOOTSTRAP_RESAMPLES = 1000;
  * bootstrap over the manifests' groups (an image without a group is its own).
  */
 function intervalsOf(rows: Row[], y: number[], s: number[]): EvalReport['detector']['auc_intervals'] {
-  const groups = rows.map((r) => r.sample.group ?? `image:${r.sample.file}`);
-  const reals = rows.flatMap((r, i) => (r.sample.label === 'real' ? [i] : []));
-  const stats: Record<string, WeightedStatistic> = { '': weightedAuc(s, y, rows.map((_, i) => i)) };
-  for (const source of new Set(rows.filter((r) => r.sample.label !== 'real').map((r) => r.sample.source))) {
-    stats[source] = weightedAuc(s, y, [...rows.flatMap((r, i) => (r.sample.source === source ? [i] : [])), ...reals]);
-  }
-  const draws = groupBootstrap(groups, stats, { resamples: BOOTSTRAP_RESAMPLES });
-  const { '': overall, ...perSource } = draws;
+  const groups = rows.map((r) => groupOrImage(r.sample.file, r.sample.group));
+  const subsets = aucSubsets(rows.map((r) => r.sample));
+  const stats: Record<string, WeightedStatistic> = Object.fromEntries(Object.entries(subsets).map(([k, index]) => [k, weightedAuc(s, y, index)]));
+  const { all: overall, ...perSource } = groupBootstrap(groups, stats, { resamples: BOOTSTRAP_RESAMPLES });
   return {
     level: 0.95,
     resamples: BOOTSTRAP_RESAMPLES,
