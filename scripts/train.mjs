@@ -43,6 +43,8 @@ const { values } = parseArgs({
     'blend-head': { type: 'string' },
     // The served crop scaled by up to ±X and shifted during training (train.py --crop-jitter).
     'crop-jitter': { type: 'string' },
+    // Share of samples cut exactly as served, without framing or degradation (train.py --plain-share).
+    'plain-share': { type: 'string' },
     // The pretrained trunk: faceapi (default, what shipped) or mbv3 (train.py --backbone).
     backbone: { type: 'string' },
     // The served crop's side in pixels, same template (train.py --crop-size).
@@ -141,7 +143,7 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill', 'label-weight', 'pair-loss', 'train-stages'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'plain-share', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill', 'label-weight', 'pair-loss', 'train-stages'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);

@@ -6,6 +6,8 @@
   --crop-jitter, which must move the crop);
 - a dataset fake's real comes from its domain's pool, a DFDC swap's from its own video when known;
 - fake pools are drawn by FAKE_POOL_WEIGHT;
+- --plain-share: a plain sample is its file's served crop itself (flipped or not), about the share asked
+  for is plain, and an aligned real is plain exactly when its edit is;
 - with no dataset fake pool (--loso all) every unit is a synthetic edit, kinds in SYNTH_SHARE's proportion.
 Prints one JSON line of what it measured; exits 1 on a failed check."""
 import json
@@ -83,10 +85,10 @@ def main():
     plain = [s if s[0] == "image" else ("image",) + s[1:] for s in specs]
     gen = np.zeros(n, bool)
 
-    def trainsets(crop_jitter=0.0):
+    def trainsets(crop_jitter=0.0, plain_share=0.0):
         """TrainSets of the specs and of the same specs with every edit switched off."""
         return [train.TrainSet(sp, images, lms, np.arange(0, 20), np.arange(n), train.served.FACE_CROP["size"], 99, gen,
-                               crop_jitter=crop_jitter) for sp in (specs, plain)]
+                               crop_jitter=crop_jitter, plain_share=plain_share) for sp in (specs, plain)]
     ds, ds_plain = trainsets()
     same = differ = 0
     for a, b in synth:
@@ -108,6 +110,21 @@ def main():
         fails.append(f"with --crop-jitter only {jit_same}/{len(jit)} aligned reals framed as their edit")
     if jit_moved != len(jit):
         fails.append(f"--crop-jitter left {len(jit) - jit_moved}/{len(jit)} crops unmoved")
+    # --plain-share: the dataset file's crop as served, untouched but for the drawn flip.
+    ds_p, ds_pplain = trainsets(plain_share=0.5)
+    reals = [k for k, s in enumerate(specs[:240]) if s[0] == "image" and s[2] == 0][:80]
+    n_plain = 0
+    for k in reals:
+        crop = train.served.served_crop(images[specs[k][1]], lms[specs[k][1]])[0]
+        got = ds_p[k][0].numpy()
+        if any(np.array_equal(got, train.served.to_input(np.ascontiguousarray(c), train.MEAN, train.STD)) for c in (crop, crop[:, ::-1])):
+            n_plain += 1
+    plain_share = n_plain / max(1, len(reals))
+    if not 0.3 <= plain_share <= 0.7:
+        fails.append(f"--plain-share 0.5 left {n_plain}/{len(reals)} reals as their served crop")
+    plain_aligned = sum(np.array_equal(ds_pplain[a][0].numpy(), ds_p[b][0].numpy()) for a, b in synth)
+    if plain_aligned != len(synth):
+        fails.append(f"with --plain-share only {plain_aligned}/{len(synth)} aligned reals framed as their edit")
     e, r = train.batch_pairs([s[6] for s in specs[:64]])
     if not e or any(specs[i][2] != 1 for i in e) or any(specs[i][2] != 0 for i in r):
         fails.append("batch_pairs on pair ids returned wrong members")
@@ -126,6 +143,7 @@ def main():
         fails.append(f"synthetic-only self-blend share {sb_share:.2f}, want about {want_sb:.2f}")
     print(json.dumps({"pairs": len(complete), "synthetic_checked": len(synth), "aligned_same": same,
                       "edits_differ": differ, "crop_jitter_aligned": jit_same, "crop_jitter_moved": jit_moved,
+                      "plain_share_measured": round(plain_share, 3), "plain_aligned": plain_aligned,
                       "swap_to_gan_draw_ratio": round(ratio, 3),
                       "synthetic_only_self_blend_share": round(sb_share, 3), "fails": fails}))
     sys.exit(1 if fails else 0)
