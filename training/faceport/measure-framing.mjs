@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { manifestRecords } from '../../tools/eval/dist/dataset.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const { decodeToRgb } = await import(resolve(root, 'packages/imaging/dist/index.js'));
@@ -24,9 +25,8 @@ const { values: args } = parseArgs({
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const r3 = (v) => Math.round(v * 1000) / 1000;
 
-const lines = readFileSync(resolve(args.dataset, 'manifest.csv'), 'utf8').trim().split('\n').slice(1);
 const bySource = new Map();
-for (const l of lines) { const [file, , source] = l.split(','); (bySource.get(source) ?? bySource.set(source, []).get(source)).push(file); }
+for (const { file, source } of manifestRecords(resolve(args.dataset))) { (bySource.get(source) ?? bySource.set(source, []).get(source)).push(file); }
 const per = Number(args['per-source']);
 const stage = await FaceStage.load(resolve(root, 'models'), { threads: 1 });
 const result = { perSource: {}, template: null };

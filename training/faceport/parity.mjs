@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { manifestRecords } from '../../tools/eval/dist/dataset.js';
 
 const require = createRequire(import.meta.url);
 const root = resolve(import.meta.dirname, '../..');
@@ -30,10 +31,8 @@ const { values: args } = parseArgs({
 });
 
 export function pickImages(datasetDir, perSource) {
-  const lines = readFileSync(resolve(datasetDir, 'manifest.csv'), 'utf8').trim().split('\n').slice(1);
   const bySource = new Map();
-  for (const line of lines) {
-    const [file, , source] = line.split(',');
+  for (const { file, source } of manifestRecords(resolve(datasetDir))) {
     const list = bySource.get(source) ?? [];
     if (list.length < perSource) list.push(file);
     bySource.set(source, list);

@@ -8,12 +8,13 @@
  *   node training/models/landmarks.mjs --out FILE [--shard 0/2] [--per-source N] DATASET_DIR...
  * (npm run train names FILE by the face stage that made it: .cache/landmarks-<key>.jsonl)
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeToRgb } from '../../packages/imaging/dist/index.js';
 import { FaceStage } from '../../packages/face/dist/index.js';
+import { manifestRecords } from '../../tools/eval/dist/dataset.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
@@ -32,11 +33,11 @@ const started = Date.now();
 for (const dir of positionals) {
   const dataset = resolve(dir);
   const name = dataset.split('/').pop();
-  const rows = readFileSync(join(dataset, 'manifest.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = manifestRecords(dataset);
   const perSource = new Map();
   for (let i = 0; i < rows.length; i++) {
     if (i % shardCount !== shardIndex) continue;
-    const [file, , source] = rows[i];
+    const { file, source } = rows[i];
     perSource.set(source, (perSource.get(source) ?? 0) + 1);
     if (values['per-source'] && perSource.get(source) > Number(values['per-source'])) continue;
     const img = await decodeToRgb(join(dataset, file));

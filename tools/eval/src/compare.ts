@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { csvTable } from './csv.js';
 import { aucSubsets, groupBootstrap, groupOrImage, percentileInterval, weightedAuc, type WeightedStatistic } from './bootstrap.js';
 
 /** One line of an eval's PREFIX-scores.csv. */
@@ -10,37 +11,14 @@ export interface ScoreLine {
   edited: number;
 }
 
-/** Splits one CSV line written by report.ts (fields quoted when they hold a comma, quote or newline). */
-function csvCells(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') cells.push(cell), (cell = '');
-    else cell += c;
-  }
-  cells.push(cell);
-  return cells;
-}
-
 /** Reads PREFIX-scores.csv. Files written before the group column get every image as its own group. */
 export function readScores(path: string): ScoreLine[] {
-  const [head, ...lines] = readFileSync(path, 'utf8').split(/\r?\n/).filter(Boolean);
-  const cols = csvCells(head ?? '');
+  const { header: cols, rows } = csvTable(readFileSync(path, 'utf8'));
   const [file, label, source, group, edited] = ['file', 'label', 'source', 'group', 'edited'].map((name) => cols.indexOf(name)) as [number, number, number, number, number];
   for (const [name, at] of [['file', file], ['label', label], ['source', source], ['edited', edited]] as const) {
     if (at < 0) throw new Error(`${path}: no "${name}" column (not an eval scores file)`);
   }
-  return lines.map((l) => {
-    const c = csvCells(l);
-    return { file: c[file]!, label: c[label]!, source: c[source]!, group: groupOrImage(c[file]!, group >= 0 ? c[group] : undefined), edited: Number(c[edited]) };
-  });
+  return rows.map((c) => ({ file: c[file]!, label: c[label]!, source: c[source]!, group: groupOrImage(c[file]!, group >= 0 ? c[group] : undefined), edited: Number(c[edited]) }));
 }
 
 export interface SourceComparison {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import { csvRecords } from './csv.js';
 
 export interface Sample {
   path: string;
@@ -15,13 +16,9 @@ export interface Sample {
 const LABELS = new Set(['real', 'deepfake', 'retouched']);
 const IMAGE = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
 
-function parseCsv(text: string): Array<Record<string, string>> {
-  const lines = text.split(/\r?\n/).filter(Boolean);
-  const header = lines[0]!.split(',');
-  return lines.slice(1).map((line) => {
-    const cells = line.split(',');
-    return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
-  });
+/** A dataset folder's manifest.csv as records keyed by its header (file, label, source, ...). */
+export function manifestRecords(dir: string): Array<Record<string, string>> {
+  return csvRecords(readFileSync(join(dir, 'manifest.csv'), 'utf8'));
 }
 
 /**
@@ -32,7 +29,7 @@ export function loadDataset(dir: string, opts: { splitFile?: string; split?: str
   let samples: Sample[] = [];
   const manifest = join(dir, 'manifest.csv');
   if (existsSync(manifest)) {
-    samples = parseCsv(readFileSync(manifest, 'utf8'))
+    samples = manifestRecords(dir)
       .filter((r) => LABELS.has(r.label!))
       .map((r) => ({ path: join(dir, r.file!), file: r.file!, label: r.label as Sample['label'], source: r.source!, ...(r.mask ? { mask: join(dir, r.mask) } : {}), ...(r.group ? { group: r.group } : {}) }));
   } else {
@@ -51,7 +48,7 @@ export function loadDataset(dir: string, opts: { splitFile?: string; split?: str
     const wanted = opts.split ?? 'test';
     // A split file over several datasets names each file as dataset,file (dataset = folder name).
     const name = basename(dir);
-    const keep = new Set(parseCsv(readFileSync(opts.splitFile, 'utf8')).filter((r) => r.split === wanted && (!r.dataset || r.dataset === name)).map((r) => r.file));
+    const keep = new Set(csvRecords(readFileSync(opts.splitFile, 'utf8')).filter((r) => r.split === wanted && (!r.dataset || r.dataset === name)).map((r) => r.file));
     samples = samples.filter((s) => keep.has(s.file));
   }
   if (opts.limitPerSource) {

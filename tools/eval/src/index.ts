@@ -1,4 +1,5 @@
-export { loadDataset, type Sample } from './dataset.js';
+export { loadDataset, manifestRecords, type Sample } from './dataset.js';
+export { csvCells, csvField, csvRecords } from './csv.js';
 export { evaluate, type EvaluateOptions } from './evaluate.js';
 export { binaryMetrics, rocAuc, rocCurve, type BinaryMetrics } from './metrics.js';
 export { toMarkdown, rocPng, type EvalReport } from './report.js';

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { BinaryMetrics, ReliabilityFigures } from './metrics.js';
 import type { Row } from './evaluate.js';
 import type { TransformName } from './transforms.js';
+import { csvField } from './csv.js';
 
 export interface EvalReport {
   dataset: string;
@@ -165,8 +166,6 @@ ${paths.join('\n')}
 </svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
-
-const csvField = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /**
  * One line per judged image: its served image-level score and verdict, and the same under each
