@@ -45,6 +45,10 @@ const { values } = parseArgs({
     'crop-jitter': { type: 'string' },
     // Share of samples cut exactly as served, without framing or degradation (train.py --plain-share).
     'plain-share': { type: 'string' },
+    // The only dataset fake pools training draws, comma-separated (train.py --fake-sources).
+    'fake-sources': { type: 'string' },
+    // A fake pool's draw weight, POOL=W (train.py --pool-weight; repeatable).
+    'pool-weight': { type: 'string', multiple: true },
     // The pretrained trunk: faceapi (default, what shipped) or mbv3 (train.py --backbone).
     backbone: { type: 'string' },
     // The served crop's side in pixels, same template (train.py --crop-size).
@@ -143,8 +147,9 @@ const extra = [
   ...(values.lr ? ['--lr', values.lr] : []),
   ...(values['init-version'] ? ['--init-version', values['init-version']] : []),
   ...(values['init-run'] ? ['--init-run', values['init-run']] : []),
-  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'plain-share', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill', 'label-weight', 'pair-loss', 'train-stages'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
+  ...['residual-stream', 'relocate-edits', 'backbone-lr', 'max-minutes', 'soup', 'soup-rule', 'fakes', 'synth-share', 'blend-head', 'crop-jitter', 'plain-share', 'fake-sources', 'crop-size', 'zoom-view', 'mirror-within', 'backbone', 'models-dir', 'teacher-version', 'teacher-run', 'teacher-weight', 'distill', 'label-weight', 'pair-loss', 'train-stages'].flatMap((k) => (values[k] ? [`--${k}`, values[k]] : [])),
   ...(values['hold-out'] ? ['--loso', values['hold-out']] : []),
+  ...(values['pool-weight'] ?? []).flatMap((w) => ['--pool-weight', w]),
 ];
 run(python, [join(root, 'training/models/train.py'), '--run', values.run, '--landmarks', lm, ...extra]);
 if (values.loso) {

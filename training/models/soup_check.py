@@ -4,7 +4,7 @@ and test splits (PyTorch on served crops; each face's edited logit mean-averaged
 image's, as 2.5.x serves every face):
 
   soup_check.py --models-dir DIR/models --init-version 2.4.0 --landmarks .cache/landmarks-KEY.jsonl \
-      runs/p1/epochs/ema-1.pt runs/p2/epochs/ema-1.pt ...
+      runs/p1/epochs/ema-1.pt runs/p2/epochs/ema-1.pt ... [--grid '1,1;0.5,1']
 
 Printed, one JSON line each: the shipped version itself, every ingredient alone, their uniform soup
 (the mean of the ingredients' weights) and the half-way soup (the shipped weights moved half the mean
@@ -31,6 +31,13 @@ def main():
     ap.add_argument("--init-version", required=True)
     ap.add_argument("--landmarks", required=True)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--grid", default=None,
+                    help="weight vectors to judge on validation, ';'-separated, each one weight per ingredient "
+                         "(e.g. '1,1;0.5,1'): initial + sum w_i (ingredient_i - initial); the best by validation AUC "
+                         "is then judged on test too")
+    ap.add_argument("--save-run", default=None,
+                    help="with --grid: write the best soup as runs/NAME/checkpoint.pt, for "
+                         "`npm run train -- --run OTHER --init-run NAME --epochs 0` to calibrate and export it")
     a = ap.parse_args()
     torch.set_num_threads(2)
     rows = [r for r in T.read_rows(a.seed) if r["split"] in ("train", "val", "test")]
@@ -65,17 +72,41 @@ def main():
         return {k: (v.float() + sum(w * (t[k].float() - v.float()) for w, t in zip(ws, tuned))).to(v.dtype)
                 if v.is_floating_point() else v.clone() for k, v in initial.items()}
 
-    def judge(label, state, recalibrate=True):
+    def judge(label, state, recalibrate=True, sets=None):
         net.load_state_dict(state)
         if recalibrate:
             T.recalibrate_bn(net, bn_crops)
         out = {"model": label}
-        for name, (c, m, y, src) in judged.items():
+        for name, (c, m, y, src) in (sets or judged).items():
             s = 0.5 * (T.head_logit(net, c) + T.head_logit(net, m))
             out[name] = {"all": round(T.roc_auc(y, s), 4), **{k: round(v, 4) for k, v in T.source_aucs(y, s, src).items()}}
         print(json.dumps(out), flush=True)
+        return out
 
     n = len(tuned)
+    if a.grid:
+        # Task arithmetic (Ilharco et al., "Editing models with task arithmetic", ICLR 2023): each
+        # ingredient's change from the initial weights as a task vector, added with its own weight.
+        grid = [[float(w) for w in v.split(",")] for v in a.grid.split(";") if v.strip()]
+        if any(len(ws) != n for ws in grid):
+            ap.error(f"--grid: every vector needs {n} weights")
+        val_only = {"val": judged["val"]}
+        test_only = {"test": judged["test"]}
+        scored = []
+        for ws in grid:
+            scored.append((judge(f"weights {ws}", soup(ws), sets=val_only)["val"]["all"], ws))
+        best_auc, best_ws = max(scored)
+        judge(f"best by validation: weights {best_ws} (val {best_auc})", soup(best_ws), sets=test_only)
+        if a.save_run:
+            run_dir = os.path.join(T.HERE, "runs", a.save_run)
+            os.makedirs(run_dir, exist_ok=True)
+            # The state as judged (norm re-measured), in the layout train.initialise reads.
+            torch.save({"best_state": {k: v.detach().clone() for k, v in net.state_dict().items()}, "epoch": 0,
+                        "hist": [], "soup": {"init_version": a.init_version, "ingredients": a.ingredients,
+                                             "weights": best_ws, "validation_auc": best_auc}},
+                       os.path.join(run_dir, "checkpoint.pt"))
+            print(json.dumps({"saved": os.path.join(run_dir, "checkpoint.pt")}), flush=True)
+        return
     # The shipped weights exactly as loaded (their norm was set to reproduce the export), then with
     # the norm measured the way every soup's is, so that the soups' figures compare like with like.
     judge(a.init_version, initial, recalibrate=False)

@@ -1284,6 +1284,10 @@ def main():
                          "validation set (every source), as the tuned end of a --soup")
     ap.add_argument("--synth-share", type=float, default=None,
                     help="share of edited samples that are synthetic edits (default %.2f), self-blend:retouch kept" % sum(SYNTH_SHARE.values()))
+    ap.add_argument("--pool-weight", action="append", default=[], metavar="POOL=W",
+                    help="a fake pool's relative draw weight instead of FAKE_POOL_WEIGHT's (repeatable)")
+    ap.add_argument("--fake-sources", type=lambda v: [x for x in v.split(",") if x], default=None,
+                    help="comma-separated: the only dataset fake pools training draws (FAKE_POOLS keys; validation keeps every source)")
     ap.add_argument("--blend-head", type=int, default=0,
                     help="1: a third head learning from synthetic edits and reals only (measured by loso_check.py; not exported)")
     ap.add_argument("--models-dir", default=os.path.join(REPO, "models"),
@@ -1311,6 +1315,13 @@ def main():
         ap.error("--loso cannot start from --init-version: the shipped models saw every source, so nothing would be held out")
     if args.init_run and args.init_version:
         ap.error("--init-run and --init-version exclude each other")
+    for pw in args.pool_weight:
+        k, _, w = pw.partition("=")
+        if k not in FAKE_POOLS or not w or float(w) <= 0:
+            ap.error(f"--pool-weight {pw}: want POOL=W with POOL one of {sorted(FAKE_POOLS)} and W > 0")
+        FAKE_POOL_WEIGHT[k] = float(w)
+    if args.fake_sources and set(args.fake_sources) - set(FAKE_POOLS):
+        ap.error(f"--fake-sources: unknown pools {sorted(set(args.fake_sources) - set(FAKE_POOLS))} (known: {sorted(FAKE_POOLS)})")
     if args.soup and not (args.init_run or args.init_version):
         ap.error("--soup interpolates from the initial weights: give --init-version or --init-run")
     if args.teacher_run and args.loso:
@@ -1384,7 +1395,8 @@ def main():
     tr = sp == "train"
     pools_real = {k: idx(tr & np.isin(src, v)) for k, v in REAL_POOLS.items()}
     pools_fake = {k: idx(tr & np.isin(src, v)) for k, v in FAKE_POOLS.items()
-                  if k != args.loso and not synthetic_only and args.fakes == "all"}
+                  if k != args.loso and not synthetic_only and args.fakes == "all"
+                  and (not args.fake_sources or k in args.fake_sources)}
     pools_real = {k: v for k, v in pools_real.items() if len(v)}
     pools_fake = {k: v for k, v in pools_fake.items() if len(v)}
     synth_pool = {k: v[has_lm[v]] for k, v in pools_real.items()}
@@ -1669,6 +1681,8 @@ def main():
                 "lr": args.lr, **({"backbone_lr_factor": args.backbone_lr} if args.backbone_lr != 1 else {}), "train_minutes": round(train_minutes, 1), "augmentation": AUGMENTATION,
                 **({"crop_jitter": args.crop_jitter} if args.crop_jitter else {}),
                 **({"plain_share": args.plain_share} if args.plain_share else {}),
+                **({"fake_sources": args.fake_sources} if args.fake_sources else {}),
+                **({"pool_weight": dict(FAKE_POOL_WEIGHT)} if args.pool_weight else {}),
                 **({"zoom_view": args.zoom_view} if args.zoom_view else {}),
                 "paired_edits": {"self-blend share of edited samples": round(synth_share["self-blend"], 4),
                                  "retouch share of edited samples": round(synth_share["retouch"], 4)},
