@@ -44,13 +44,10 @@ def main():
     lm = T.read_landmarks(a.landmarks)
     size = T.served.FACE_CROP["size"]
     split = np.array([r["split"] for r in rows])
-    # Batch norm statistics from clean served training crops, as train.py measures them (half real,
-    # half edited; the same seed).
-    tr_real = np.nonzero((split == "train") & np.array([r["label"] == "real" for r in rows]))[0]
-    tr_fake = np.nonzero((split == "train") & np.array([r["label"] != "real" for r in rows]))[0]
-    rng = np.random.default_rng(a.seed + 5)
-    bn_rows = [rows[i] for i in np.concatenate([rng.choice(tr_real, min(384, len(tr_real)), replace=False),
-                                                 rng.choice(tr_fake, min(384, len(tr_fake)), replace=False)])]
+    # Batch norm statistics from clean served training crops, the ones train.py measures them on.
+    real = np.array([r["label"] == "real" for r in rows])
+    bn_rows = [rows[i] for i in T.bn_sample(np.nonzero((split == "train") & real)[0],
+                                            np.nonzero((split == "train") & ~real)[0], a.seed)]
 
     def crops_of(rs):
         return [T.served_input(img, lm[r["key"]][0] if r["key"] in lm else None, size) for img, r in zip(T.load_images(rs), rs)]

@@ -876,6 +876,15 @@ def recalibrate_bn(net, crops, bs=64):
     net.eval()
 
 
+def bn_sample(train_reals, train_fakes, seed, per_class=384):
+    """Which training images (indices into the rows) measure the batch norm: up to `per_class` reals
+    and as many edited images, drawn with the run's seed, so that every tool re-measuring a norm
+    (train.py, soup_check.py) uses the same crops."""
+    rng = np.random.default_rng(seed + 5)
+    return np.concatenate([rng.choice(train_reals, min(per_class, len(train_reals)), replace=False),
+                           rng.choice(train_fakes, min(per_class, len(train_fakes)), replace=False)])
+
+
 @torch.no_grad()
 def init_from_models(net, dirs, bn_crops):
     """Warm start from shipped ONNX exports (backbone + fusion from the detector, each head from
@@ -1427,10 +1436,7 @@ def main():
     val_y = (val_lab != "real").astype(int)
 
     # Clean served crops of training images (half real, half edited) for precise batch norm.
-    bn_rng = np.random.default_rng(args.seed + 5)
-    tr_real, tr_fake = idx(tr & (lab == "real")), idx(tr & (lab != "real") & ~np.isin(src, held))
-    bn_idx = np.concatenate([bn_rng.choice(tr_real, min(384, len(tr_real)), replace=False),
-                             bn_rng.choice(tr_fake, min(384, len(tr_fake)), replace=False)])
+    bn_idx = bn_sample(idx(tr & (lab == "real")), idx(tr & (lab != "real") & ~np.isin(src, held)), args.seed)
     bn_crops = [served_input(images[i], lms[i], size) for i in bn_idx]
 
     backbone, pre = make_backbone(args.backbone)
